@@ -1,0 +1,17 @@
+"""Command-line interface (a thin layer over the library; no physics here).
+
+Each command lives in its own module and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+from dqnn.cli import simulate_cmd  # noqa: F401  (registers commands)
+from dqnn.cli._app import app
+
+
+def main() -> None:
+    """Entry point of the ``dqnn`` console script."""
+    app()
+
+
+__all__ = ["app", "main"]

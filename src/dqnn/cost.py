@@ -1,0 +1,114 @@
+"""Cost functions of Eqs. (2)-(4), evaluated on the simulator's factored output state.
+
+Per-sample terms take a :class:`~dqnn.simulate.Factors` output state (qubit order: :mod:`dqnn`):
+
+- global (Eq. 3): ``C_x = 1 - <phi_x|rho_x|phi_x>`` for a target vector ``phi_x`` (2**n_out,);
+- local (Eq. 4): ``C_x = 1 - (1/n_out) sum_j <psi_xj|rho_xj|psi_xj>`` for a product target given by its
+  single-qubit factors ``(n_out, 2)``;
+- observable: ``C_x = Tr[O_x rho_x]`` for any Hermitian ``O_x`` (2**n_out, 2**n_out).
+
+Training-set costs (Eq. 2) average the terms over ``N`` pairs: inputs ``(N, 2**n_in)`` vectors or
+``(N, 2**n_in, 2**n_in)`` density matrices, with targets stacked along the same leading axis.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+from numpy.typing import ArrayLike
+
+from dqnn._jax import Array
+from dqnn.network import Network, NetworkParams
+from dqnn.simulate import Factors, output_factors
+
+CostKind = Literal["global", "local", "observable"]
+
+
+def _overlap(f: Factors, bra: Array) -> Array:
+    """``<phi| A B^dagger |phi>`` for a vector phi (real part)."""
+    va = bra.conj() @ f.a
+    vb = va if f.b is None else bra.conj() @ f.b
+    return jnp.real(jnp.vdot(vb, va))
+
+
+def global_term(f: Factors, target: Array) -> Array:
+    """Eq. (3): ``1 - <phi|rho|phi>``; ``target`` (2**n_out,)."""
+    return 1.0 - _overlap(f, target)
+
+
+def qubit_overlaps(f: Factors, factors: Array) -> Array:
+    """``<psi_j|rho_j|psi_j>`` for every output qubit j; ``factors`` (n_out, 2) -> (n_out,)."""
+    n = factors.shape[0]
+    r = f.a.shape[-1]
+    a = jnp.reshape(f.a, (2,) * n + (r,))
+    b = a if f.b is None else jnp.reshape(f.b, (2,) * n + (r,))
+    vals = []
+    for j in range(n):
+        va = jnp.tensordot(factors[j].conj(), a, axes=(0, j))
+        vb = va if f.b is None else jnp.tensordot(factors[j].conj(), b, axes=(0, j))
+        vals.append(jnp.real(jnp.vdot(vb, va)))
+    return jnp.stack(vals)
+
+
+def local_term(f: Factors, factors: Array) -> Array:
+    """Eq. (4): ``1 - (1/n_out) sum_j <psi_j|rho_j|psi_j>``; ``factors`` (n_out, 2) single-qubit targets."""
+    return 1.0 - jnp.mean(qubit_overlaps(f, factors))
+
+
+def observable_term(f: Factors, observable: Array) -> Array:
+    """``Tr[O rho]`` for a Hermitian ``O`` (2**n_out, 2**n_out)."""
+    b = f.a if f.b is None else f.b
+    return jnp.real(jnp.trace(b.conj().T @ (observable @ f.a)))
+
+
+def term(kind: CostKind, f: Factors, target: Array) -> Array:
+    """Dispatch to :func:`global_term`, :func:`local_term` or :func:`observable_term`."""
+    if kind == "global":
+        return global_term(f, target)
+    if kind == "local":
+        return local_term(f, target)
+    if kind == "observable":
+        return observable_term(f, target)
+    raise ValueError(f"cost kind {kind!r} is not 'global', 'local' or 'observable'")
+
+
+def check_targets(kind: CostKind, targets: ArrayLike, n_pairs: int, n_out: int) -> Array:
+    """Shape-check stacked targets for ``kind`` (leading axis ``n_pairs``) and return them as complex128."""
+    t = jnp.asarray(targets, dtype=jnp.complex128)
+    d = 2**n_out
+    want = {"global": (n_pairs, d), "local": (n_pairs, n_out, 2), "observable": (n_pairs, d, d)}[kind]
+    if t.shape != want:
+        raise ValueError(f"{kind} cost: targets must have shape {want} for {n_pairs} pair(s), got {t.shape}")
+    return t
+
+
+def cost(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind = "global",
+) -> Array:
+    """Eq. (2): the average of the per-pair terms over the training set (a scalar, differentiable).
+
+    ``inputs``: (N, 2**n_in) vectors or (N, 2**n_in, 2**n_in) density matrices; ``targets`` as
+    :func:`check_targets` states for ``kind``.
+    """
+    return jnp.mean(per_pair(net, params, inputs, targets, kind))
+
+
+def per_pair(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind = "global",
+) -> Array:
+    """The per-pair terms ``C_x`` (N,) of :func:`cost`."""
+    x = jnp.asarray(inputs, dtype=jnp.complex128)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
+    t = check_targets(kind, targets, x.shape[0], net.num_outputs)
+    return jax.vmap(lambda xi, ti: term(kind, output_factors(net, params, xi), ti))(x, t)

@@ -1,0 +1,286 @@
+"""Perceptron families: how a perceptron's unitary is made from its parameters.
+
+A *family* describes the unitary of one perceptron on ``num_qubits = m + k`` local wires (its inputs in
+the order given, then its outputs in the order given; see :mod:`dqnn` for the conventions). Every family
+offers the same four things, which is all the simulator and the rest of the package use:
+
+- ``init(key) -> params``: a random initialisation (a pytree of arrays; ``{}`` when there is nothing);
+- ``ops(params) -> list[Op]``: the unitary as a time-ordered list of gates on local wires;
+- ``matrix(params) -> (2**num_qubits, 2**num_qubits)``: the whole unitary (for checks and small cases);
+- ``num_angles``: how many circuit angles (``params["theta"]``) it has.
+
+Families: :class:`Fixed` (a given matrix), :class:`HaarUnitary` (a general unitary, Haar-random at
+initialisation and trainable as a matrix, Beer et al.), :class:`Circuit` (Eq. 5: rotations
+``R_k(theta) = exp(-i theta Gamma_k / 2)`` and fixed or Haar-random gates, in time order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpy.typing import ArrayLike
+
+from dqnn import gates
+from dqnn._jax import Array
+
+Params = dict[str, Any]
+
+
+class GateOp(NamedTuple):
+    """A unitary ``matrix`` of shape (2**len(wires),)*2 acting on local ``wires`` (first wire most significant)."""
+
+    matrix: Array
+    wires: tuple[int, ...]
+
+
+class SwapOp(NamedTuple):
+    """A SWAP of two local wires; the simulator may perform it as a relabelling, without arithmetic."""
+
+    wires: tuple[int, int]
+
+
+Op = GateOp | SwapOp
+
+
+def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int, ...]:
+    w = tuple(int(q) for q in wires)
+    if len(set(w)) != len(w):
+        raise ValueError(f"{name}: wires {w} repeat a qubit")
+    for q in w:
+        if not 0 <= q < num_qubits:
+            raise ValueError(f"{name}: wire {q} is out of range for a perceptron on {num_qubits} qubit(s)")
+    return w
+
+
+def embed(matrix: Array, wires: Sequence[int], num_qubits: int) -> Array:
+    """The ``(2**num_qubits,)*2`` matrix of ``matrix`` acting on ``wires`` of ``num_qubits`` qubits."""
+    g = len(wires)
+    rest = [q for q in range(num_qubits) if q not in wires]
+    full = jnp.kron(jnp.asarray(matrix), jnp.eye(2 ** len(rest), dtype=jnp.complex128))
+    order = list(wires) + rest  # axis i of `full` is qubit order[i]
+    t = full.reshape((2,) * (2 * num_qubits))
+    inv = [order.index(q) for q in range(num_qubits)]
+    t = jnp.transpose(t, inv + [num_qubits + i for i in inv])
+    del g
+    return t.reshape(2**num_qubits, 2**num_qubits)
+
+
+def ops_matrix(ops: Sequence[Op], num_qubits: int) -> Array:
+    """Multiply time-ordered ``ops`` into one ``(2**num_qubits,)*2`` matrix (later ops on the left)."""
+    u = jnp.eye(2**num_qubits, dtype=jnp.complex128)
+    for op in ops:
+        m = jnp.asarray(gates.SWAP) if isinstance(op, SwapOp) else op.matrix
+        u = embed(m, op.wires, num_qubits) @ u
+    return u
+
+
+@dataclass(frozen=True, eq=False)
+class Fixed:
+    """A fixed unitary on ``num_qubits`` wires; it has no parameters. An exact SWAP is recognised."""
+
+    unitary: np.ndarray
+    num_qubits: int
+    num_angles: int = field(default=0, init=False)
+
+    def __init__(self, unitary: ArrayLike, num_qubits: int | None = None, name: str = "Fixed"):
+        m = np.asarray(unitary, dtype=np.complex128)
+        nq = num_qubits if num_qubits is not None else int(round(np.log2(max(m.shape[0], 1))))
+        m = gates.check_unitary(m, name, nq)
+        object.__setattr__(self, "unitary", m)
+        object.__setattr__(self, "num_qubits", nq)
+        object.__setattr__(self, "num_angles", 0)
+
+    def init(self, key: Array) -> Params:
+        """No parameters: ``{}``."""
+        return {}
+
+    def ops(self, params: Params) -> list[Op]:
+        """One gate on all wires (a :class:`SwapOp` when the matrix is exactly SWAP)."""
+        if self.num_qubits == 2 and np.array_equal(self.unitary, gates.SWAP):
+            return [SwapOp((0, 1))]
+        return [GateOp(jnp.asarray(self.unitary), tuple(range(self.num_qubits)))]
+
+    def matrix(self, params: Params) -> Array:
+        """The fixed matrix."""
+        return jnp.asarray(self.unitary)
+
+
+@dataclass(frozen=True, eq=False)
+class HaarUnitary:
+    """A general unitary on ``num_qubits`` wires, Haar-random at initialisation (a unitary 2-design).
+
+    ``params = {"u": (2**num_qubits, 2**num_qubits) complex}``; the matrix itself is the parameter, so it
+    can be trained by parameter-matrix multiplication (Eq. 13) or used as a random, untrained block.
+    """
+
+    num_qubits: int
+    num_angles: int = field(default=0, init=False)
+
+    def init(self, key: Array) -> Params:
+        """``{"u": Haar-random unitary}``."""
+        return {"u": gates.haar_unitary(key, 2**self.num_qubits)}
+
+    def ops(self, params: Params) -> list[Op]:
+        """One gate on all wires."""
+        return [GateOp(params["u"], tuple(range(self.num_qubits)))]
+
+    def matrix(self, params: Params) -> Array:
+        """``params["u"]``."""
+        return params["u"]
+
+
+class Rot(NamedTuple):
+    """Circuit element ``exp(-i theta Gamma / 2)`` on ``wires``; ``generator``: a Pauli string or Hermitian matrix."""
+
+    generator: str | np.ndarray
+    wires: tuple[int, ...]
+
+
+class Gate(NamedTuple):
+    """Circuit element: a fixed gate on ``wires``, given by name (``gates.NAMED_GATES``) or as a matrix."""
+
+    matrix: str | np.ndarray
+    wires: tuple[int, ...]
+
+
+class RandomUnitary(NamedTuple):
+    """Circuit element: a Haar-random unitary on ``wires``, drawn at initialisation (stored in ``params["haar"]``)."""
+
+    wires: tuple[int, ...]
+
+
+Element = Rot | Gate | RandomUnitary
+
+
+@dataclass(frozen=True, eq=False)
+class _Rotation:
+    eigvals: np.ndarray
+    eigvecs: np.ndarray
+    wires: tuple[int, ...]
+    two_eigenvalues: bool  # spectrum {-1, +1}: the two-term parameter-shift rule applies
+
+
+@dataclass(frozen=True, eq=False)
+class Circuit:
+    """A parameterised circuit of Eq. (5) on ``num_qubits`` wires; elements act in the order listed.
+
+    ``params = {"theta": (num_angles,) float, "haar": tuple of (2**w, 2**w) unitaries}`` where ``theta``
+    holds one angle per :class:`Rot` (in order) and ``haar`` one matrix per :class:`RandomUnitary`.
+    ``init`` draws angles uniformly in ``[0, 2 pi)`` and the random unitaries from the Haar measure.
+    """
+
+    num_qubits: int
+    elements: tuple[Element, ...]
+    num_angles: int = field(init=False)
+    _compiled: tuple[Any, ...] = field(init=False, repr=False)
+
+    def __init__(self, num_qubits: int, elements: Sequence[Element], name: str = "Circuit"):
+        compiled: list[Any] = []
+        n_rot = 0
+        for i, el in enumerate(elements):
+            where = f"{name} element {i}"
+            wires = _check_wires(el.wires, num_qubits, where)
+            if isinstance(el, Rot):
+                gen = (
+                    gates.pauli_string(el.generator)
+                    if isinstance(el.generator, str)
+                    else gates.check_hermitian(el.generator, where + " generator")
+                )
+                if gen.shape != (2 ** len(wires),) * 2:
+                    raise ValueError(f"{where}: generator of shape {gen.shape} does not fit {len(wires)} wire(s)")
+                w, v = np.linalg.eigh(gen)
+                two = bool(np.allclose(np.abs(w), 1.0, atol=1e-12))
+                compiled.append(_Rotation(w.astype(np.complex128), v, wires, two))
+                n_rot += 1
+            elif isinstance(el, Gate):
+                m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else el.matrix
+                m = gates.check_unitary(m, where, len(wires))
+                if len(wires) == 2 and np.array_equal(m, gates.SWAP):
+                    compiled.append(SwapOp((wires[0], wires[1])))
+                else:
+                    compiled.append(GateOp(m, wires))
+            elif isinstance(el, RandomUnitary):
+                compiled.append(el._replace(wires=wires))
+            else:
+                raise ValueError(f"{where}: {el!r} is not a Rot, Gate or RandomUnitary")
+        object.__setattr__(self, "num_qubits", int(num_qubits))
+        object.__setattr__(self, "elements", tuple(elements))
+        object.__setattr__(self, "num_angles", n_rot)
+        object.__setattr__(self, "_compiled", tuple(compiled))
+
+    @property
+    def random_blocks(self) -> tuple[tuple[int, ...], ...]:
+        """Wires of each :class:`RandomUnitary`, in order."""
+        return tuple(c.wires for c in self._compiled if isinstance(c, RandomUnitary))
+
+    @property
+    def shift_rule_ok(self) -> tuple[bool, ...]:
+        """For each angle: whether its generator has spectrum {-1, +1} (two-term parameter shift)."""
+        return tuple(c.two_eigenvalues for c in self._compiled if isinstance(c, _Rotation))
+
+    def init(self, key: Array) -> Params:
+        """Angles uniform in [0, 2 pi); random blocks Haar."""
+        kt, kh = jax.random.split(key)
+        theta = jax.random.uniform(kt, (self.num_angles,), minval=0.0, maxval=2 * np.pi, dtype=jnp.float64)
+        blocks = self.random_blocks
+        keys = jax.random.split(kh, max(len(blocks), 1))
+        haar = tuple(gates.haar_unitary(k, 2 ** len(w)) for k, w in zip(keys, blocks, strict=False))
+        return {"theta": theta, "haar": haar}
+
+    def ops(self, params: Params) -> list[Op]:
+        """The circuit as time-ordered gates."""
+        out: list[Op] = []
+        i_rot = 0
+        i_haar = 0
+        for c in self._compiled:
+            if isinstance(c, _Rotation):
+                out.append(GateOp(gates.rotation(c.eigvals, c.eigvecs, params["theta"][i_rot]), c.wires))
+                i_rot += 1
+            elif isinstance(c, RandomUnitary):
+                out.append(GateOp(params["haar"][i_haar], c.wires))
+                i_haar += 1
+            else:
+                out.append(c)
+        return out
+
+    def matrix(self, params: Params) -> Array:
+        """The whole circuit unitary."""
+        return ops_matrix(self.ops(params), self.num_qubits)
+
+
+Family = Fixed | HaarUnitary | Circuit
+
+
+def fig3a_perceptron() -> Circuit:
+    """The Fig. 3a perceptron on wires (input, output): SWAP(input, output), then ``R_y`` on the output."""
+    return Circuit(2, [Gate("SWAP", (0, 1)), Rot("Y", (1,))], name="fig3a perceptron")
+
+
+def two_qubit_w(kind: str = "haar-rotation") -> list[Element]:
+    """Elements of a two-qubit block ``W`` on wires (0, 1) for Fig. 3b.
+
+    ``"haar-rotation"``: ``W = A R_y(theta) B`` with A, B Haar-random two-qubit unitaries (B acts first)
+    and ``R_y`` on wire 0; since A and B are Haar, W is a 2-design for every theta.
+    ``"ry-cz"``: the hardware-efficient block ``CZ (R_y x R_y)`` (not a 2-design).
+    """
+    if kind == "haar-rotation":
+        return [RandomUnitary((0, 1)), Rot("Y", (0,)), RandomUnitary((0, 1))]
+    if kind == "ry-cz":
+        return [Rot("Y", (0,)), Rot("Y", (1,)), Gate("CZ", (0, 1))]
+    raise ValueError(f"two_qubit_w: unknown kind {kind!r} (use 'haar-rotation' or 'ry-cz')")
+
+
+def fig3b_v1(w: str = "haar-rotation") -> Circuit:
+    """Fig. 3b perceptron ``V1`` on wires (input a, input b, output): ``W`` on (a, b), then SWAP(a, output)."""
+    els = [*two_qubit_w(w), Gate("SWAP", (0, 2))]
+    return Circuit(3, els, name="fig3b V1")
+
+
+def fig3b_v2() -> Circuit:
+    """Fig. 3b perceptron ``V2`` on wires (input, output): SWAP(input, output)."""
+    return Circuit(2, [Gate("SWAP", (0, 1))], name="fig3b V2")

@@ -1,0 +1,199 @@
+"""The DQNN model: :class:`Perceptron` and :class:`Network` (structure and validation only).
+
+A network maps layer 0 (the input, ``widths[0]`` qubits) through layers 1..L. ``layers[l]`` is the
+ordered list of perceptrons from layer ``l`` to layer ``l + 1``; each acts on some qubits of layer ``l``
+(``inputs``) and some of layer ``l + 1`` (``outputs``). Perceptrons act in the order listed. The output
+qubits of every layer start in |0>. Parameters live outside the network, in a pytree
+``params[l][j]`` (one entry per perceptron, as its family's ``init`` makes it). Conventions: :mod:`dqnn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+from numpy.typing import ArrayLike
+
+from dqnn._jax import Array
+from dqnn.families import Family, Fixed
+
+#: ``params[l][j]`` is the parameter pytree of perceptron ``j`` of layer ``l``.
+NetworkParams = tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Perceptron:
+    """A perceptron: ``unitary`` acts on ``inputs`` (qubits of the previous layer, in order) then ``outputs``.
+
+    ``unitary`` is a family (:mod:`dqnn.families`) or a matrix, which becomes :class:`~dqnn.families.Fixed`.
+    """
+
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    unitary: Family
+
+    def __init__(self, inputs: Sequence[int], outputs: Sequence[int], unitary: Family | ArrayLike):
+        ins = tuple(int(q) for q in inputs)
+        outs = tuple(int(q) for q in outputs)
+        if not outs:
+            raise ValueError("Perceptron: outputs must name at least one qubit of the next layer")
+        for name, qs in (("inputs", ins), ("outputs", outs)):
+            if len(set(qs)) != len(qs):
+                raise ValueError(f"Perceptron: {name} {qs} repeat a qubit")
+            if any(q < 0 for q in qs):
+                raise ValueError(f"Perceptron: {name} {qs} contain a negative qubit index")
+        nq = len(ins) + len(outs)
+        fam: Family
+        if isinstance(unitary, (Fixed,)) or hasattr(unitary, "ops"):
+            fam = unitary  # type: ignore[assignment]
+        else:
+            fam = Fixed(unitary, nq, name=f"Perceptron(inputs={ins}, outputs={outs})")
+        if fam.num_qubits != nq:
+            raise ValueError(
+                f"Perceptron(inputs={ins}, outputs={outs}): its unitary acts on {fam.num_qubits} qubit(s) "
+                f"but inputs + outputs name {nq}"
+            )
+        object.__setattr__(self, "inputs", ins)
+        object.__setattr__(self, "outputs", outs)
+        object.__setattr__(self, "unitary", fam)
+
+    @property
+    def wires(self) -> tuple[tuple[str, int], ...]:
+        """Local wire -> ``("in", q)`` or ``("out", q)``."""
+        return tuple(("in", q) for q in self.inputs) + tuple(("out", q) for q in self.outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A DQNN: ``widths[l]`` qubits in layer ``l``; ``layers[l]`` the ordered perceptrons from ``l`` to ``l+1``.
+
+    ``strict=True`` also requires every qubit of every layer after the input to be an output of some
+    perceptron (otherwise such a qubit is simply left in |0>).
+    """
+
+    widths: tuple[int, ...]
+    layers: tuple[tuple[Perceptron, ...], ...]
+    strict: bool = False
+
+    def __init__(self, widths: Sequence[int], layers: Sequence[Sequence[Perceptron]], strict: bool = False):
+        ws = tuple(int(w) for w in widths)
+        if len(ws) < 2:
+            raise ValueError(f"Network: widths {ws} need at least an input and an output layer")
+        if any(w < 1 for w in ws):
+            raise ValueError(f"Network: widths {ws} must all be >= 1")
+        ls = tuple(tuple(layer) for layer in layers)
+        if len(ls) != len(ws) - 1:
+            raise ValueError(f"Network: {len(ws)} widths need {len(ws) - 1} layers of perceptrons, got {len(ls)}")
+        for l, layer in enumerate(ls):
+            if not layer:
+                raise ValueError(f"Network: layer {l} has no perceptron")
+            touched: set[int] = set()
+            for j, p in enumerate(layer):
+                if not isinstance(p, Perceptron):
+                    raise ValueError(f"Network: layers[{l}][{j}] is {type(p).__name__}, not a Perceptron")
+                for q in p.inputs:
+                    if q >= ws[l]:
+                        raise ValueError(
+                            f"Network: layers[{l}][{j}] input qubit {q} is out of range for layer {l} of width {ws[l]}"
+                        )
+                for q in p.outputs:
+                    if q >= ws[l + 1]:
+                        raise ValueError(
+                            f"Network: layers[{l}][{j}] output qubit {q} is out of range for layer {l + 1} "
+                            f"of width {ws[l + 1]}"
+                        )
+                touched.update(p.outputs)
+            missing = sorted(set(range(ws[l + 1])) - touched)
+            if strict and missing:
+                raise ValueError(
+                    f"Network: strict wiring, but output qubit(s) {missing} of layer {l + 1} are touched by no "
+                    "perceptron"
+                )
+        object.__setattr__(self, "widths", ws)
+        object.__setattr__(self, "layers", ls)
+        object.__setattr__(self, "strict", bool(strict))
+
+    @classmethod
+    def from_unitaries(cls, widths: Sequence[int], unitaries: Sequence[Sequence[ArrayLike]]) -> Network:
+        """Global perceptrons with k = 1: ``unitaries[l][j]`` acts on all of layer ``l`` and output qubit ``j``.
+
+        Each matrix is ``2**(widths[l] + 1)`` square; perceptron ``j`` acts after perceptron ``j - 1``.
+        """
+        ws = tuple(int(w) for w in widths)
+        if len(unitaries) != len(ws) - 1:
+            raise ValueError(f"from_unitaries: {len(ws)} widths need {len(ws) - 1} lists of unitaries")
+        layers = []
+        for l, us in enumerate(unitaries):
+            if len(us) != ws[l + 1]:
+                raise ValueError(
+                    f"from_unitaries: layer {l + 1} has {ws[l + 1]} qubit(s) but {len(us)} unitaries were given"
+                )
+            layers.append(
+                [
+                    Perceptron(range(ws[l]), [j], Fixed(u, ws[l] + 1, name=f"unitaries[{l}][{j}]"))
+                    for j, u in enumerate(us)
+                ]
+            )
+        return cls(ws, layers)
+
+    @property
+    def depth(self) -> int:
+        """Number of perceptron layers (``len(widths) - 1``)."""
+        return len(self.layers)
+
+    @property
+    def num_inputs(self) -> int:
+        """Qubits of the input layer."""
+        return self.widths[0]
+
+    @property
+    def num_outputs(self) -> int:
+        """Qubits of the output layer."""
+        return self.widths[-1]
+
+    def init(self, key: Array) -> NetworkParams:
+        """A random initialisation of every perceptron (each family's ``init``), from one PRNG key."""
+        n = sum(len(layer) for layer in self.layers)
+        keys = list(jax.random.split(key, n))
+        return tuple(tuple(p.unitary.init(keys.pop(0)) for p in layer) for layer in self.layers)
+
+    def init_batch(self, key: Array, size: int) -> NetworkParams:
+        """``size`` independent initialisations stacked along a leading axis of every leaf."""
+        return jax.vmap(self.init)(jax.random.split(key, size))
+
+    def output(self, rho_in: ArrayLike, params: NetworkParams | None = None) -> Array:
+        """The output state of Eq. (1) as a ``(2**n_out, 2**n_out)`` density matrix.
+
+        ``rho_in`` is a ``(2**n_in,)`` state vector or a ``(2**n_in, 2**n_in)`` density matrix.
+        ``params`` may be omitted only when no perceptron has parameters.
+        """
+        from dqnn.simulate import output_state
+
+        return output_state(self, self.default_params() if params is None else params, rho_in)
+
+    def default_params(self) -> NetworkParams:
+        """The empty parameters of a network with only fixed perceptrons (ValueError otherwise)."""
+        for l, layer in enumerate(self.layers):
+            for j, p in enumerate(layer):
+                if not isinstance(p.unitary, Fixed):
+                    raise ValueError(
+                        f"Network: perceptron layers[{l}][{j}] is parameterised ({type(p.unitary).__name__}); "
+                        "pass params (e.g. params = net.init(jax.random.key(seed)))"
+                    )
+        return tuple(tuple({} for _ in layer) for layer in self.layers)
+
+    def describe(self) -> str:
+        """A short human-readable summary."""
+        parts = [f"DQNN widths={list(self.widths)}"]
+        for l, layer in enumerate(self.layers):
+            ps = ", ".join(f"{type(p.unitary).__name__}(in={list(p.inputs)}, out={list(p.outputs)})" for p in layer)
+            parts.append(f"  layer {l}->{l + 1}: {ps}")
+        return "\n".join(parts)
+
+
+def num_angles(net: Network) -> int:
+    """Total number of circuit angles in the network."""
+    return sum(int(np.sum([p.unitary.num_angles for p in layer])) for layer in net.layers)
