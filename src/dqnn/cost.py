@@ -76,6 +76,8 @@ def term(kind: CostKind, f: Factors, target: Array) -> Array:
 
 def check_targets(kind: CostKind, targets: ArrayLike, n_pairs: int, n_out: int) -> Array:
     """Shape-check stacked targets for ``kind`` (leading axis ``n_pairs``) and return them as complex128."""
+    if kind not in ("global", "local", "observable"):
+        raise ValueError(f"cost kind {kind!r} is not 'global', 'local' or 'observable'")
     t = jnp.asarray(targets, dtype=jnp.complex128)
     d = 2**n_out
     want = {"global": (n_pairs, d), "local": (n_pairs, n_out, 2), "observable": (n_pairs, d, d)}[kind]

@@ -1,0 +1,85 @@
+"""Costs of Eqs. (2)-(4) against closed forms and direct density-matrix formulas."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import dqnn
+from dqnn import architectures, states
+from dqnn.cost import cost, per_pair
+
+
+def _reduced(rho: np.ndarray, j: int, n: int) -> np.ndarray:
+    t = rho.reshape((2,) * (2 * n))
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    ket = list(letters[:n])
+    bra = list(letters[:n])
+    ket[j], bra[j] = "Y", "Z"
+    return np.einsum("".join(ket) + "".join(bra) + "->YZ", t)
+
+
+def test_fig3a_costs_closed_form():
+    n = 3
+    net = architectures.fig3a(n, 1)
+    p = net.init(jax.random.key(1))
+    th = np.array([float(p[0][j]["theta"][0]) for j in range(n)])
+    x = states.zero_state(n)[None]
+    cg = float(cost(net, p, x, states.zero_state(n)[None], "global"))
+    assert abs(cg - (1 - np.prod(np.cos(th / 2) ** 2))) < 1e-13
+    loc = jnp.tile(jnp.array([1.0, 0.0]), (1, n, 1))
+    cl = float(cost(net, p, x, loc, "local"))
+    assert abs(cl - (1 - np.mean(np.cos(th / 2) ** 2))) < 1e-13
+
+
+def test_costs_on_mixed_outputs_match_density_formulas():
+    net = architectures.global_haar([2, 2, 2])
+    p = net.init(jax.random.key(4))
+    k = jax.random.split(jax.random.key(5), 4)
+    xs = jnp.stack([states.random_density_matrix(k[0], 2), states.random_density_matrix(k[1], 2, rank=2)])
+    phis = jnp.stack([states.haar_state(k[2], 2), states.haar_state(k[3], 2)])
+    rhos = [np.asarray(dqnn.output_state(net, p, x)) for x in xs]
+    g = np.asarray(per_pair(net, p, xs, phis, "global"))
+    for i in range(2):
+        phi = np.asarray(phis[i])
+        assert abs(g[i] - (1 - np.real(phi.conj() @ rhos[i] @ phi))) < 1e-12
+    facs = jnp.stack([states.random_product_state(k[i], 2)[1] for i in range(2)])
+    loc = np.asarray(per_pair(net, p, xs, facs, "local"))
+    for i in range(2):
+        ov = [
+            np.real(np.asarray(facs[i, j]).conj() @ _reduced(rhos[i], j, 2) @ np.asarray(facs[i, j])) for j in range(2)
+        ]
+        assert abs(loc[i] - (1 - np.mean(ov))) < 1e-12
+    obs = jnp.stack([jnp.asarray(dqnn.gates.pauli_string("ZX"))] * 2)
+    o = np.asarray(per_pair(net, p, xs, obs, "observable"))
+    for i in range(2):
+        assert abs(o[i] - np.real(np.trace(np.asarray(obs[i]) @ rhos[i]))) < 1e-12
+    assert abs(float(cost(net, p, xs, phis, "global")) - g.mean()) < 1e-14
+
+
+def test_global_cost_is_faithful_and_bounded():
+    net = architectures.fig3b(4, 2)
+    p = net.init(jax.random.key(0))
+    x = states.haar_state(jax.random.key(1), 4)[None]
+    out = np.asarray(dqnn.output_state(net, p, x[0]))
+    w, v = np.linalg.eigh(out)
+    target = v[:, -1][None]
+    assert abs(float(cost(net, p, x, target, "global"))) < 1e-12
+    rnd = states.haar_state(jax.random.key(2), 4)[None]
+    assert 0 <= float(cost(net, p, x, rnd, "global")) <= 1
+
+
+def test_target_shapes_are_checked():
+    net = architectures.fig3a(2)
+    p = net.init(jax.random.key(0))
+    x = states.zero_state(2)[None]
+    with pytest.raises(ValueError, match=r"global cost: targets must have shape \(1, 4\)"):
+        cost(net, p, x, np.zeros((1, 2)), "global")
+    with pytest.raises(ValueError, match=r"local cost: targets must have shape \(1, 2, 2\)"):
+        cost(net, p, x, np.zeros((1, 4)), "local")
+    with pytest.raises(ValueError, match="stacked"):
+        cost(net, p, states.zero_state(2), states.zero_state(2)[None], "global")
+    with pytest.raises(ValueError, match="not 'global'"):
+        cost(net, p, x, states.zero_state(2)[None], "nope")  # type: ignore[arg-type]

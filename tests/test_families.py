@@ -1,0 +1,76 @@
+"""Perceptron families: matrices against hand-built products."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from dqnn import families, gates
+from dqnn.families import Circuit, Gate, RandomUnitary, Rot
+
+
+def test_circuit_matrix_is_time_ordered_product():
+    c = Circuit(2, [Gate("SWAP", (0, 1)), Rot("Y", (1,)), Gate("CNOT", (1, 0))])
+    p = c.init(jax.random.key(0))
+    t = float(p["theta"][0])
+    ry = np.asarray(gates.pauli_rotation("Y", t))
+    cnot_10 = gates.SWAP @ gates.CNOT @ gates.SWAP  # control on wire 1
+    want = cnot_10 @ np.kron(np.eye(2), ry) @ gates.SWAP
+    np.testing.assert_allclose(np.asarray(c.matrix(p)), want, atol=1e-14)
+
+
+def test_fig3a_perceptron_moves_input_and_rotates():
+    p = families.fig3a_perceptron()
+    prm = {"theta": np.array([0.4]), "haar": ()}
+    u = np.asarray(p.matrix(prm))
+    ry = np.asarray(gates.pauli_rotation("Y", 0.4))
+    np.testing.assert_allclose(u, np.kron(np.eye(2), ry) @ gates.SWAP, atol=1e-14)
+
+
+def test_random_unitary_and_rotation_in_w_block():
+    c = Circuit(2, families.two_qubit_w("haar-rotation"))
+    p = c.init(jax.random.key(3))
+    a, b = (np.asarray(x) for x in p["haar"][::-1])
+    r = np.kron(np.asarray(gates.pauli_rotation("Y", float(p["theta"][0]))), np.eye(2))
+    np.testing.assert_allclose(np.asarray(c.matrix(p)), a @ r @ b, atol=1e-13)
+    assert c.random_blocks == ((0, 1), (0, 1))
+    assert c.shift_rule_ok == (True,)
+
+
+def test_general_hermitian_generator_and_shift_rule_flag():
+    h = np.diag([0.0, 1.0, 2.0, 3.0])
+    c = Circuit(2, [Rot(h, (0, 1))])
+    t = 0.3
+    u = np.asarray(c.matrix({"theta": np.array([t]), "haar": ()}))
+    np.testing.assert_allclose(u, np.diag(np.exp(-0.5j * t * np.diag(h))), atol=1e-14)
+    assert c.shift_rule_ok == (False,)
+
+
+def test_circuit_errors_name_the_element():
+    with pytest.raises(ValueError, match="element 0: wire 2 is out of range"):
+        Circuit(2, [Rot("Y", (2,))])
+    with pytest.raises(ValueError, match="element 1 generator.*not Hermitian"):
+        Circuit(1, [Rot("Y", (0,)), Rot(np.array([[0, 1], [0, 0]]), (0,))])
+    with pytest.raises(ValueError, match="element 0.*not unitary"):
+        Circuit(1, [Gate(np.diag([1.0, 2.0]), (0,))])
+    with pytest.raises(ValueError, match="repeat"):
+        Circuit(2, [RandomUnitary((1, 1))])
+    with pytest.raises(ValueError, match="unknown kind"):
+        families.two_qubit_w("nope")
+
+
+def test_fixed_swap_is_recognised_as_relabelling():
+    f = families.Fixed(gates.SWAP)
+    assert isinstance(f.ops({})[0], families.SwapOp)
+    g = families.Fixed(gates.CNOT)
+    assert isinstance(g.ops({})[0], families.GateOp)
+
+
+def test_embed_matches_kron():
+    u = np.asarray(gates.haar_unitary(jax.random.key(0), 4))
+    full = np.asarray(families.embed(u, (2, 0), 3))
+    # u on (2, 0): permute so that wire 2 is most significant
+    want = np.kron(u, np.eye(2)).reshape((2,) * 6)  # axes: (2, 0, 1) -> out
+    want = want.transpose(1, 2, 0, 4, 5, 3).reshape(8, 8)
+    np.testing.assert_allclose(full, want, atol=1e-14)

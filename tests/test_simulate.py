@@ -1,0 +1,172 @@
+"""The simulator against the brute-force Eq. (1), physical invariants and memory claims."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dqnn
+from bruteforce import output_bruteforce
+from dqnn import architectures, families, states
+from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.network import Network, Perceptron
+from dqnn.simulate import output_factors, output_state, peak_stored_qubits
+
+
+def _random_family(draw, nq: int):  # type: ignore[no-untyped-def]
+    kind = draw(st.sampled_from(["haar", "circuit", "fixed"]))
+    if kind == "haar":
+        return HaarUnitary(nq)
+    if kind == "fixed":
+        seed = draw(st.integers(0, 2**31 - 1))
+        return families.Fixed(np.asarray(dqnn.gates.haar_unitary(jax.random.key(seed), 2**nq)), nq)
+    els = []
+    for _ in range(draw(st.integers(1, 5))):
+        e = draw(st.sampled_from(["rot", "cnot", "swap", "random", "h"]))
+        if e in ("cnot", "swap") and nq < 2:
+            e = "h"
+        if e == "rot":
+            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
+            els.append(Rot("".join(draw(st.sampled_from("XYZ")) for _ in w), tuple(w)))
+        elif e == "h":
+            els.append(Gate("H", (draw(st.integers(0, nq - 1)),)))
+        elif e == "random":
+            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
+            els.append(RandomUnitary(tuple(w)))
+        else:
+            a, b = draw(st.permutations(range(nq)))[:2]
+            els.append(Gate("CNOT" if e == "cnot" else "SWAP", (a, b)))
+    return Circuit(nq, els)
+
+
+@st.composite
+def random_networks(draw):  # type: ignore[no-untyped-def]
+    depth = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
+    while sum(widths) > 8:
+        widths[int(np.argmax(widths))] -= 1
+    layers = []
+    for l in range(depth):
+        row = []
+        for _ in range(draw(st.integers(1, 4))):
+            m = draw(st.integers(0, widths[l]))
+            ins = draw(st.permutations(range(widths[l])))[:m]
+            k = draw(st.integers(1, min(2, widths[l + 1])))
+            outs = draw(st.permutations(range(widths[l + 1])))[:k]
+            row.append(Perceptron(ins, outs, _random_family(draw, m + k)))
+        layers.append(row)
+    return Network(widths, layers)
+
+
+@settings(max_examples=300)
+@given(net=random_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
+def test_simulator_matches_bruteforce_eq1(net, seed, mixed):  # type: ignore[no-untyped-def]
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    params = net.init(k1)
+    n0 = net.num_inputs
+    rank = 1 + seed % (2**n0)
+    rho_in = states.random_density_matrix(k2, n0, rank=rank) if mixed else states.haar_state(k2, n0)
+    got = np.asarray(output_state(net, params, rho_in))
+    want = output_bruteforce(net, params, np.asarray(rho_in))
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    # physical invariants
+    np.testing.assert_allclose(got, got.conj().T, atol=1e-12)
+    assert abs(np.trace(got) - 1) < 1e-10
+    assert np.linalg.eigvalsh(got).min() > -1e-10
+
+
+def test_order_of_perceptrons_matters_and_is_respected():
+    k = jax.random.split(jax.random.key(3), 2)
+    u = [np.asarray(dqnn.gates.haar_unitary(kk, 8)) for kk in k]
+    a = Network([2, 1], [[Perceptron([0, 1], [0], u[0]), Perceptron([0, 1], [0], u[1])]])
+    b = Network([2, 1], [[Perceptron([0, 1], [0], u[1]), Perceptron([0, 1], [0], u[0])]])
+    psi = states.zero_state(2)
+    ra, rb = np.asarray(a.output(psi)), np.asarray(b.output(psi))
+    assert np.max(np.abs(ra - rb)) > 1e-3
+    np.testing.assert_allclose(ra, output_bruteforce(a, a.default_params(), np.asarray(psi)), atol=1e-12)
+
+
+def test_from_unitaries_example_232():
+    keys = jax.random.split(jax.random.key(0), 5)
+    u1 = [np.asarray(dqnn.gates.haar_unitary(k, 8)) for k in keys[:3]]
+    u2 = [np.asarray(dqnn.gates.haar_unitary(k, 16)) for k in keys[3:]]
+    net = Network.from_unitaries([2, 3, 2], [u1, u2])
+    psi = states.haar_state(jax.random.key(9), 2)
+    rho_vec = np.asarray(net.output(psi))
+    rho_mat = np.asarray(net.output(np.outer(psi, np.conj(psi))))
+    np.testing.assert_allclose(rho_vec, rho_mat, atol=1e-12)
+    np.testing.assert_allclose(rho_vec, output_bruteforce(net, net.default_params(), np.asarray(psi)), atol=1e-12)
+
+
+@pytest.mark.parametrize("layers", [1, 3])
+def test_fig3a_gives_closed_form_product_state(layers):
+    n = 4
+    net = architectures.fig3a(n, layers)
+    params = net.init(jax.random.key(7))
+    psi = states.random_product_state(jax.random.key(8), n)[0]
+    rho = np.asarray(net.output(psi, params))
+    # each qubit j: R_y(sum of its angles) applied to input qubit j's state
+    facs = states.random_product_state(jax.random.key(8), n)[1]
+    out = []
+    for j in range(n):
+        t = sum(float(params[l][j]["theta"][0]) for l in range(layers))
+        out.append(np.asarray(dqnn.gates.pauli_rotation("Y", t)) @ np.asarray(facs[j]))
+    want = np.asarray(states.product_state(out))
+    np.testing.assert_allclose(rho, np.outer(want, want.conj()), atol=1e-12)
+
+
+def test_fig3b_equals_brick_circuit():
+    for n, layers in [(4, 2), (5, 4), (6, 3)]:
+        net = architectures.fig3b(n, layers)
+        params = net.init(jax.random.key(n + layers))
+        psi = states.haar_state(jax.random.key(1), n)
+        rho = np.asarray(net.output(psi, params))
+        e = np.asarray(architectures.fig3b_equivalent_state(net, params, psi))
+        np.testing.assert_allclose(rho, np.outer(e, e.conj()), atol=1e-12)
+
+
+def test_factors_density_agree_and_pure_input_stays_pure_for_fig3b():
+    net = architectures.fig3b(6, 4)
+    params = net.init(jax.random.key(0))
+    f = output_factors(net, params, states.zero_state(6))
+    assert f.b is None and f.a.shape == (64, 1)  # pure: the relabelling kept the rank at one
+    rho = np.asarray(f.density())
+    assert abs(np.real(np.trace(rho @ rho)) - 1) < 1e-12
+
+
+def test_six_layers_of_six_qubits_memory_is_two_adjacent_layers():
+    """36 qubits in all; the largest tensor held is set by two adjacent layers (Eq. 1's point)."""
+    net = architectures.global_haar([6] * 7)
+    peak = peak_stored_qubits(net)
+    assert peak <= 18  # 2**18 complex128 = 4 MiB per factor
+    params = net.init(jax.random.key(0))
+    rho = np.asarray(net.output(states.zero_state(6), params))
+    assert rho.shape == (64, 64)
+    assert abs(np.trace(rho) - 1) < 1e-10
+    assert np.linalg.eigvalsh(rho).min() > -1e-10
+
+
+def test_mixed_input_of_full_rank_goes_through_density_form():
+    net = architectures.global_haar([2, 2, 2])
+    params = net.init(jax.random.key(2))
+    rho_in = states.random_density_matrix(jax.random.key(3), 2)
+    got = np.asarray(output_state(net, params, rho_in))
+    np.testing.assert_allclose(got, output_bruteforce(net, params, np.asarray(rho_in)), atol=1e-10)
+
+
+def test_simulator_is_jittable_vmappable_and_differentiable():
+    net = architectures.fig3b(4, 2)
+    batch = net.init_batch(jax.random.key(0), 5)
+    psi = states.zero_state(4)
+    f = jax.jit(jax.vmap(lambda p: jnp.real(output_state(net, p, psi)[0, 0])))
+    vals = np.asarray(f(batch))
+    assert vals.shape == (5,)
+    for i in range(5):
+        p = jax.tree_util.tree_map(lambda x, i=i: x[i], batch)
+        assert abs(vals[i] - float(np.real(output_state(net, p, psi)[0, 0]))) < 1e-12
+    g = jax.grad(lambda p: jnp.real(output_state(net, p, psi)[0, 0]))(net.init(jax.random.key(1)))
+    assert np.isfinite(np.asarray(g[0][0]["theta"])).all()
