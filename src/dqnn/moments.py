@@ -1,0 +1,718 @@
+"""Exact moments of a gradient over the initialisation ensemble, without sampling (issue 7).
+
+For a network whose random elements are independent and each either a unitary 2-design on its wires
+(:class:`~dqnn.families.HaarUnitary` perceptrons, :class:`~dqnn.families.RandomUnitary` circuit elements) or
+a rotation ``R(theta) = exp(-i theta Gamma / 2)`` with ``theta`` uniform on ``[0, 2 pi)`` and ``Gamma^2 = 1``,
+with any fixed gates between them, this module computes ``E[d_nu C]`` and ``E[(d_nu C)^2]`` exactly.
+
+Method. ``d_nu C = -(1/N) sum_x Tr[O_x d rho_x]`` (``+`` for an observable cost) is linear in the output state,
+so ``(d_nu C)^2`` is linear in the two-copy object ``rho_x (x) rho_y`` and its average is obtained by pushing the
+two-copy state through the network with the *moment operator* of every random element:
+
+- a 2-design ``U`` on a block ``S`` of dimension ``d`` (Collins & Sniady 2006, Weingarten calculus for ``t = 2``):
+  ``E[U^{(x)2} X U^{dagger (x)2}] = sum_{s, t in {1, F}} Wg(s t^{-1}, d) Tr[P_t X] P_s`` with
+  ``Wg(1) = 1 / (d^2 - 1)``, ``Wg(F) = -1 / (d (d^2 - 1))``; ``P_1`` (identity) and ``P_F`` (swap of the copies)
+  are products over the qubits of ``S``; for one copy (the mean) ``E[U X U^dagger] = Tr[X] 1 / d``;
+- a rotation with uniform angle: the two-copy map ``M(theta)^{(x)2}``, ``M(theta) X = R X R^dagger``, is a
+  trigonometric polynomial of degree 2 in ``theta``, so its average is exactly the mean over 5 equally spaced
+  angles; the differentiated angle uses ``M'(theta) = [M(theta + pi/2) - M(theta - pi/2)] / 2`` (exact for
+  ``Gamma^2 = 1``, the parameter-shift rule) in every copy before averaging;
+- fixed gates act as ``M^{(x)2}``; SWAPs relabel; tracing a qubit contracts it with the identity (Eq. 1).
+
+The network is followed exactly as :mod:`dqnn.simulate` does (layer by layer, |0> qubits added lazily, SWAP as a
+relabelling, inputs traced once their layer is done), but instead of a state the moments are built as a tensor
+network: every qubit of every two-copy operator carries one leg of dimension ``4**t`` (``t`` copies; per-qubit
+index order ``(k_1..k_t, b_1..b_t)``, kets then bras, copy 1 first), and a 2-design twirl is stored factorised as
+a 2x2 Weingarten matrix joined by two small hyperindices to per-qubit pattern vectors. This *is* the per-qubit
+identity/swap (statistical-mechanics) representation of random local circuits (Dalzell, Hunter-Jones, Brandao,
+PRX Quantum 2022; Cerezo et al., Nat. Commun. 12, 1791 (2021)): for local blocks the network has the geometry of
+the circuit and small treewidth, for global Haar perceptrons (Theorem 1) it is a chain of 2-state hyperindices.
+The scalar is contracted along an :mod:`opt_einsum` greedy path, in extended precision where the platform has it
+(``numpy.clongdouble``) and again in complex128 to estimate rounding (:attr:`ExactMoments.double_rounding`); the cost
+is polynomial in ``n`` whenever the treewidth is bounded (Fig. 3a, Fig. 3b at fixed depth, Theorem 1).
+Known limit: in deep global-Haar networks (Theorem 1 with 3+ layers at n >= 12) the identity/swap expansion cancels
+(``Tr[P_F X] - Tr[P_I X] / d``) and digits are lost; ``double_rounding`` reports it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import opt_einsum
+from numpy.typing import ArrayLike
+
+from dqnn import gates
+from dqnn.cost import CostKind, check_targets
+from dqnn.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.gradients import AngleIndex, check_index
+from dqnn.network import Network
+from dqnn.problems import GradientProblem
+from dqnn.simulate import _layer_schedule
+
+Label = tuple[str, int]
+
+#: Largest block (qubits) of a fixed gate or rotation stored as a dense moment operator, per number of copies.
+MAX_DENSE_WIRES = {1: 6, 2: 3}
+_HAS_EXTENDED = bool(np.finfo(np.longdouble).eps < np.finfo(np.float64).eps)
+#: dtype of the reported contraction: extended precision where the platform has it (x86-64), else complex128.
+EXTENDED: Any = np.clongdouble if _HAS_EXTENDED else np.complex128
+#: Largest register (qubits) for a non-product input state or target, stored densely.
+MAX_DENSE_REGISTER = 6
+
+
+@dataclass(frozen=True, eq=False)
+class ProductStates:
+    """``N`` product state vectors given by their qubit factors ``(N, n, 2)`` (first qubit first), never expanded.
+
+    Use in place of ``inputs`` (or of global-cost ``targets``) of :func:`exact_gradient_moments` for wide registers.
+    """
+
+    factors: np.ndarray
+
+    def __init__(self, factors: ArrayLike):
+        f = np.asarray(factors, dtype=np.complex128)
+        if f.ndim != 3 or f.shape[2] != 2:
+            raise ValueError(f"ProductStates: factors must have shape (N, n, 2), got {f.shape}")
+        object.__setattr__(self, "factors", f)
+
+    @classmethod
+    def zeros(cls, num_pairs: int, num_qubits: int) -> ProductStates:
+        """``|0...0>`` repeated ``num_pairs`` times."""
+        f = np.zeros((num_pairs, num_qubits, 2), dtype=np.complex128)
+        f[:, :, 0] = 1.0
+        return cls(f)
+
+
+@dataclass(frozen=True)
+class ExactMoments:
+    """Exact ``E[d_nu C]``, ``E[(d_nu C)^2]`` and ``Var[d_nu C] = E[(d_nu C)^2] - E[d_nu C]^2`` over the ensemble.
+
+    ``method``: how they were computed; ``seconds``: wall time; ``largest_intermediate``: the number of entries
+    of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network.
+    ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative rounding error of the second
+    moment contracted in complex128, measured against extended precision (``numpy.clongdouble``, 64-bit mantissa on
+    x86-64; ``nan`` where it is no wider than double). The reported values are the extended ones, so their own
+    rounding error is about ``double_rounding * eps_extended / eps_double`` (``2**-11``). Deep global-Haar networks
+    lose digits this way: the identity/swap basis cancels (``Tr[P_F X] - Tr[P_I X] / d``).
+    """
+
+    mean: float
+    second_moment: float
+    variance: float
+    method: str
+    seconds: float
+    largest_intermediate: int
+    num_tensors: int
+    double_rounding: float = 0.0
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Moment operators (dense, on a few qubits) and per-qubit pattern vectors
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def weingarten_matrix(d: int, copies: int) -> np.ndarray:
+    """The Weingarten matrix ``Wg(s t^{-1}, d)`` of ``S_t`` for ``t = copies`` in {1, 2}; shape (t!, t!).
+
+    Order of permutations: identity, then swap. ``t = 1``: ``[[1/d]]``; ``t = 2``: ``1/(d^2-1)`` on the diagonal and
+    ``-1/(d (d^2-1))`` off it (Collins & Sniady 2006, Eq. for ``Wg`` on ``S_2``).
+    """
+    if copies == 1:
+        return np.array([[1.0 / d]], dtype=np.complex128)
+    if copies == 2:
+        a = 1.0 / (d * d - 1.0)
+        b = -1.0 / (d * (d * d - 1.0))
+        return np.array([[a, b], [b, a]], dtype=np.complex128)
+    raise ValueError(f"weingarten_matrix: copies={copies} is not 1 or 2")
+
+
+def permutation_vectors(copies: int) -> np.ndarray:
+    """Per-qubit vectors of the copy permutations ``P_s`` (identity, then swap), shape (t!, 4**t).
+
+    Entry ``[s, (k_1..k_t, b_1..b_t)] = prod_c delta(k_{s(c)}, b_c)``: ``P_s`` on one qubit, as a ket/bra tensor.
+    The first row is also the partial trace over a qubit (contraction with the identity).
+    """
+    perms = [(0,)] if copies == 1 else [(0, 1), (1, 0)]
+    out = np.zeros((len(perms),) + (2,) * (2 * copies), dtype=np.complex128)
+    for s, perm in enumerate(perms):
+        for ks in np.ndindex(*(2,) * copies):
+            bs = tuple(ks[perm[c]] for c in range(copies))
+            out[(s, *ks, *bs)] = 1.0
+    return out.reshape(len(perms), 4**copies)
+
+
+def single_copy_map(u: ArrayLike) -> np.ndarray:
+    """``M X = U X U^dagger`` as ``M[k', b', k, b] = U[k', k] conj(U[b', b])``; shape (D, D, D, D), D = 2**w."""
+    m = np.asarray(u, dtype=np.complex128)
+    return np.einsum("ac,bd->abcd", m, m.conj())
+
+
+def fuse_copies(maps: Sequence[np.ndarray]) -> np.ndarray:
+    """``M_1 (x) ... (x) M_t`` on ``t`` copies of ``w`` qubits, regrouped per qubit; shape ``(4**t,)*w + (4**t,)*w``.
+
+    ``maps[c]``: copy ``c``'s map as :func:`single_copy_map` gives it. Leg ``i`` (output) and ``w + i`` (input)
+    carry qubit ``i`` in the per-qubit order ``(k_1..k_t, b_1..b_t)`` of this module.
+    """
+    t = len(maps)
+    dim = maps[0].shape[0]
+    w = int(round(np.log2(dim)))
+    full = np.asarray(maps[0]).reshape((2,) * (4 * w))
+    for m in maps[1:]:
+        full = np.multiply.outer(full, np.asarray(m).reshape((2,) * (4 * w)))
+
+    def axis(c: int, block: int, i: int) -> int:  # block 0: k', 1: b', 2: k, 3: b
+        return c * 4 * w + block * w + i
+
+    perm = []
+    for side in (0, 2):
+        for i in range(w):
+            perm += [axis(c, side, i) for c in range(t)] + [axis(c, side + 1, i) for c in range(t)]
+    return full.transpose(perm).reshape((4**t,) * (2 * w))
+
+
+def gate_moment(u: ArrayLike, copies: int) -> np.ndarray:
+    """The moment operator of a fixed gate: ``M^{(x)t}``, shape ``(4**t,)*(2w)`` (see :func:`fuse_copies`)."""
+    m = single_copy_map(u)
+    return fuse_copies([m] * copies)
+
+
+def _generator(gen: str | np.ndarray, where: str) -> np.ndarray:
+    g = gates.pauli_string(gen) if isinstance(gen, str) else gates.check_hermitian(gen, where)
+    if not np.allclose(g @ g, np.eye(g.shape[0]), atol=1e-10):
+        raise ValueError(f"{where}: exact moments need a generator with Gamma^2 = 1 (eigenvalues +-1)")
+    return g
+
+
+def _rotation(g: np.ndarray, theta: float) -> np.ndarray:
+    """``exp(-i theta G / 2) = cos(theta/2) 1 - i sin(theta/2) G`` for ``G^2 = 1``."""
+    return np.cos(theta / 2) * np.eye(g.shape[0], dtype=np.complex128) - 1j * np.sin(theta / 2) * g
+
+
+def _trig_mean(a: int, b: int) -> float:
+    """``E[cos(u)^a sin(u)^b]``, ``u`` uniform on ``[0, pi)``: ``(a-1)!! (b-1)!! / (a+b)!!`` for even a, b, else 0."""
+    if a % 2 or b % 2:
+        return 0.0
+
+    def dfact(k: int) -> int:
+        return 1 if k <= 0 else k * dfact(k - 2)
+
+    return dfact(a - 1) * dfact(b - 1) / dfact(a + b)
+
+
+def rotation_moment(
+    generator: ArrayLike, copies: int, derivative: bool = False, theta: float | None = None
+) -> np.ndarray:
+    """``E_theta[M(theta)^{(x)t}]`` (``M'`` when ``derivative``), theta uniform on [0, 2 pi); shape (4**t,)*(2w).
+
+    ``M(theta) X = R X R^dagger`` with ``R = exp(-i theta Gamma / 2) = cos(u) 1 + sin(u) (-i Gamma)``, ``u = theta/2``,
+    ``Gamma^2 = 1``, and ``dR/dtheta = cos(u) (-i Gamma / 2) + sin(u) (-1/2)``. ``M^{(x)t}`` (and ``M'^{(x)t}`` with
+    ``M' X = R' X R^dagger + R X R'^dagger``) is a sum of products of ``2t`` factors ``cos(u) P + sin(u) Q``; each
+    monomial is averaged exactly with :func:`_trig_mean` (so for Pauli generators every entry is exact).
+    ``theta`` given: no average, the operator at that angle.
+    """
+    g = _generator(np.asarray(generator, dtype=np.complex128), "rotation_moment generator")
+    eye = np.eye(g.shape[0], dtype=np.complex128)
+    r = (eye, -1j * g)  # R = cos(u) r[0] + sin(u) r[1]
+    dr = (-0.5j * g, -0.5 * eye)  # dR/dtheta = cos(u) dr[0] + sin(u) dr[1]
+    one = [(dr, r), (r, dr)] if derivative else [(r, r)]  # a single-copy map: sum of (ket factor, bra factor)
+    total: np.ndarray | float = 0.0
+    for combo in np.ndindex(*(len(one),) * copies):
+        factors = [f for c in combo for f in one[c]]  # 2t factors: ket_1, bra_1, ket_2, bra_2, ...
+        for pick in np.ndindex(*(2,) * len(factors)):  # 0: cos part, 1: sin part
+            nsin = int(sum(pick))
+            ncos = len(pick) - nsin
+            w = _trig_mean(ncos, nsin) if theta is None else np.cos(theta / 2) ** ncos * np.sin(theta / 2) ** nsin
+            if w == 0.0:
+                continue
+            mats = [f[k] for f, k in zip(factors, pick, strict=True)]
+            maps = [np.einsum("ac,bd->abcd", mats[2 * c], mats[2 * c + 1].conj()) for c in range(copies)]
+            total = total + w * fuse_copies(maps)
+    return np.asarray(total)
+
+
+def rotation_moment_quadrature(
+    generator: ArrayLike, copies: int, derivative: bool = False, theta: float | None = None
+) -> np.ndarray:
+    """:func:`rotation_moment` by quadrature (an independent check of it); same arguments and shape.
+
+    ``M(theta) X = R X R^dagger`` with ``R = exp(-i theta Gamma / 2)``, ``Gamma^2 = 1``; ``M'(theta) =
+    [M(theta + pi/2) - M(theta - pi/2)] / 2`` (parameter shift, exact). ``M(theta)^{(x)t}`` is a trigonometric
+    polynomial of degree ``t`` in ``theta``, so the mean over ``2 t + 1`` equally spaced angles is the exact average.
+    ``theta`` given: no average, the operator at that angle.
+    """
+    g = _generator(np.asarray(generator, dtype=np.complex128), "rotation_moment generator")
+
+    def m_at(th: float) -> np.ndarray:
+        if not derivative:
+            return single_copy_map(_rotation(g, th))
+        return 0.5 * (single_copy_map(_rotation(g, th + np.pi / 2)) - single_copy_map(_rotation(g, th - np.pi / 2)))
+
+    angles = [float(theta)] if theta is not None else [2 * np.pi * q / (2 * copies + 1) for q in range(2 * copies + 1)]
+    out = sum(fuse_copies([m_at(th)] * copies) for th in angles)
+    return np.asarray(out) / len(angles)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The tensor network, built by following the simulator's schedule
+# ----------------------------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Tensors of the averaged ``t``-copy network plus the register bookkeeping of :mod:`dqnn.simulate`."""
+
+    def __init__(self, copies: int):
+        self.t = copies
+        self.dim = 4**copies
+        self.tensors: list[np.ndarray] = []
+        self.inds: list[tuple[int, ...]] = []
+        self.slots: dict[str, int] = {}  # named placeholder tensors (inputs, effects)
+        self.count = 0
+        self.open: dict[Label, int] = {}  # stored qubit -> its open index
+        self.zeros: set[Label] = set()  # qubits in |0> (all copies), not stored
+        self.pvec = permutation_vectors(copies)
+        self.zero_vec = np.zeros(self.dim, dtype=np.complex128)
+        self.zero_vec[0] = 1.0
+
+    def new(self) -> int:
+        self.count += 1
+        return self.count - 1
+
+    def add(self, tensor: np.ndarray, inds: Sequence[int], slot: str | None = None) -> None:
+        if slot is not None:
+            self.slots[slot] = len(self.tensors)
+        self.tensors.append(np.asarray(tensor, dtype=np.complex128))
+        self.inds.append(tuple(inds))
+
+    def materialise(self, label: Label) -> None:
+        if label in self.open:
+            return
+        if label not in self.zeros:
+            raise AssertionError(f"qubit {label} is neither stored nor known to be |0>")
+        self.zeros.discard(label)
+        i = self.new()
+        self.add(self.zero_vec, (i,))
+        self.open[label] = i
+
+    def swap(self, x: Label, y: Label) -> None:
+        ox, oy = self.open.pop(x, None), self.open.pop(y, None)
+        zx, zy = x in self.zeros, y in self.zeros
+        self.zeros.discard(x)
+        self.zeros.discard(y)
+        if ox is not None:
+            self.open[y] = ox
+        if oy is not None:
+            self.open[x] = oy
+        if zx:
+            self.zeros.add(y)
+        if zy:
+            self.zeros.add(x)
+
+    def apply(self, moment: np.ndarray, labels: Sequence[Label]) -> None:
+        for lab in labels:
+            self.materialise(lab)
+        ins = [self.open[lab] for lab in labels]
+        outs = [self.new() for _ in labels]
+        self.add(moment, outs + ins)
+        for lab, o in zip(labels, outs, strict=True):
+            self.open[lab] = o
+
+    def twirl(self, labels: Sequence[Label]) -> None:
+        """2-design (or 1-design for one copy) twirl of the block ``labels``: Weingarten matrix + pattern vectors."""
+        d = 2 ** len(labels)
+        if self.t == 1:  # E[U X U^dagger] = Tr[X] 1/d: a product, no hyperindex needed
+            for k, lab in enumerate(labels):
+                if lab in self.zeros:
+                    self.zeros.discard(lab)
+                else:
+                    self.add(self.pvec[0], (self.open[lab],))
+                o = self.new()
+                self.add(self.pvec[0] / d if k == 0 else self.pvec[0], (o,))
+                self.open[lab] = o
+            return
+        s, t = self.new(), self.new()
+        self.add(weingarten_matrix(d, self.t), (s, t))
+        for lab in labels:
+            if lab in self.zeros:  # Tr[P_t |0><0|^{(x)t}] = 1
+                self.zeros.discard(lab)
+            else:
+                self.add(self.pvec, (t, self.open[lab]))
+            o = self.new()
+            self.add(self.pvec, (s, o))
+            self.open[lab] = o
+
+    def trace_out(self, label: Label) -> None:
+        if label in self.zeros:
+            self.zeros.discard(label)
+            return
+        self.add(self.pvec[0], (self.open.pop(label),))
+
+    def next_layer(self) -> None:
+        self.open = {("in", q): i for (_, q), i in self.open.items()}
+        self.zeros = {("in", q) for (_, q) in self.zeros}
+
+
+def _perceptron(b: _Builder, fam: Any, wires: Sequence[Label], diff_angle: int | None, theta: float | None) -> None:
+    """Append the moment operators of one perceptron (its family walked element by element)."""
+    t = b.t
+    if isinstance(fam, Fixed):
+        if fam.num_qubits == 2 and np.array_equal(fam.unitary, gates.SWAP):
+            b.swap(wires[0], wires[1])
+        else:
+            _check_dense(fam.num_qubits, t, "Fixed perceptron")
+            b.apply(gate_moment(fam.unitary, t), wires)
+        return
+    if isinstance(fam, HaarUnitary):
+        b.twirl(wires)
+        return
+    if not isinstance(fam, Circuit):
+        raise NotImplementedError(f"exact moments: family {type(fam).__name__} is not Fixed, HaarUnitary or Circuit")
+    k = 0
+    for i, el in enumerate(fam.elements):
+        labs = [wires[w] for w in el.wires]
+        where = f"{type(fam).__name__} element {i}"
+        if isinstance(el, Rot):
+            _check_dense(len(el.wires), t, where)
+            gen = gates.pauli_string(el.generator) if isinstance(el.generator, str) else np.asarray(el.generator)
+            is_diff = diff_angle == k
+            b.apply(rotation_moment(gen, t, derivative=is_diff, theta=theta if is_diff else None), labs)
+            k += 1
+        elif isinstance(el, Gate):
+            m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else np.asarray(el.matrix)
+            if len(el.wires) == 2 and np.array_equal(m, gates.SWAP):
+                b.swap(labs[0], labs[1])
+            else:
+                _check_dense(len(el.wires), t, where)
+                b.apply(gate_moment(m, t), labs)
+        elif isinstance(el, RandomUnitary):
+            b.twirl(labs)
+        else:  # pragma: no cover - Circuit validates its elements
+            raise ValueError(f"{where}: unknown element {el!r}")
+
+
+def _check_dense(w: int, t: int, where: str) -> None:
+    if w > MAX_DENSE_WIRES[t]:
+        raise NotImplementedError(
+            f"exact moments: {where} acts on {w} qubits; dense moment operators go to "
+            f"{MAX_DENSE_WIRES[t]} qubits for {t} cop{'y' if t == 1 else 'ies'}"
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Inputs and effects (the cost's observable), as product vectors, an MPO chain or a dense tensor
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def product_factors(vector: ArrayLike, num_qubits: int, rtol: float = 1e-12) -> np.ndarray | None:
+    """Qubit factors ``(n, 2)`` of a product state vector ``(2**n,)`` (first qubit first), or ``None`` if entangled."""
+    rest = np.asarray(vector, dtype=np.complex128).reshape(-1)
+    out = []
+    for _ in range(num_qubits - 1):
+        u, s, vh = np.linalg.svd(rest.reshape(2, -1), full_matrices=False)
+        if s[0] == 0 or s[1] > rtol * s[0]:
+            return None
+        out.append(u[:, 0] * s[0])
+        rest = vh[0]
+    out.append(rest)
+    return np.stack(out)
+
+
+def _site_state(fx: np.ndarray, fy: np.ndarray | None) -> np.ndarray:
+    """Per-qubit two-copy (or one-copy) vector of ``|fx><fx| (x) |fy><fy|`` in ``(k.., b..)`` order."""
+    if fy is None:
+        return np.einsum("a,b->ab", fx, fx.conj()).reshape(-1)
+    return np.einsum("a,b,c,d->abcd", fx, fy, fx.conj(), fy.conj()).reshape(-1)
+
+
+def _dense_state(rx: np.ndarray, ry: np.ndarray | None, n: int) -> np.ndarray:
+    """``rho_x (x) rho_y`` (or ``rho_x``) as a tensor with one ``4**t`` leg per qubit; ``rho`` (2**n, 2**n)."""
+    if n > MAX_DENSE_REGISTER:
+        raise NotImplementedError(f"exact moments: a non-product state on {n} > {MAX_DENSE_REGISTER} qubits")
+    if ry is None:
+        t = rx.reshape((2,) * (2 * n))
+        perm = [a for q in range(n) for a in (q, n + q)]
+        return t.transpose(perm).reshape((4,) * n)
+    t = np.multiply.outer(rx.reshape((2,) * (2 * n)), ry.reshape((2,) * (2 * n)))
+    # axes: x kets 0..n-1, x bras n..2n-1, y kets 2n..3n-1, y bras 3n..4n-1
+    perm = [a for q in range(n) for a in (q, 2 * n + q, n + q, 3 * n + q)]
+    return t.transpose(perm).reshape((16,) * n)
+
+
+def _as_density(x: np.ndarray) -> np.ndarray:
+    return np.outer(x, x.conj()) if x.ndim == 1 else x
+
+
+def _observable(kind: CostKind, target: np.ndarray, n: int) -> tuple[str, Any]:
+    """The cost's observable ``O`` with ``C = 1 - Tr[O rho]`` (global, local) or ``Tr[O rho]`` (observable).
+
+    Returns ``("product", (n, 2, 2) per-qubit O)``, ``("local", (n, 2) factors)`` or ``("dense", (2**n, 2**n))``.
+    """
+    if kind == "global":
+        f = product_factors(target, n)
+        if f is not None:
+            return "product", np.einsum("qa,qb->qab", f, f.conj())
+        return "dense", np.outer(target, target.conj())
+    if kind == "local":
+        return "local", np.asarray(target)
+    if kind == "observable":
+        return "dense", np.asarray(target)
+    raise ValueError(f"cost kind {kind!r} is not 'global', 'local' or 'observable'")
+
+
+def _effect_site(ox: np.ndarray, oy: np.ndarray | None) -> np.ndarray:
+    """Per-qubit effect ``E[k.., b..] = Ox[b1, k1] Oy[b2, k2]``: ``sum E X = Tr[(Ox (x) Oy) X]``."""
+    if oy is None:
+        return ox.T.reshape(-1)
+    return np.einsum("ca,db->abcd", ox, oy).reshape(-1)
+
+
+def _local_mpo_site(fx: np.ndarray, fy: np.ndarray | None, n: int) -> np.ndarray:
+    """Site tensor ``(bond_l, bond_r, 4**t)`` of ``(1/n) sum_j |f_j><f_j|_j`` per copy (bond 2 per copy)."""
+
+    def one(f: np.ndarray) -> np.ndarray:
+        a = np.zeros((2, 2, 2, 2), dtype=np.complex128)  # (l, r, b, k) entries O[b, k]
+        a[0, 0] = np.eye(2)
+        a[1, 1] = np.eye(2)
+        a[0, 1] = np.outer(f, f.conj()) / n
+        return a
+
+    ax = one(fx)
+    if fy is None:
+        return ax.transpose(0, 1, 3, 2).reshape(2, 2, 4)
+    ay = one(fy)
+    # (l1, r1, b1, k1) x (l2, r2, b2, k2) -> (l1, l2, r1, r2, k1, k2, b1, b2)
+    t = np.einsum("prcA,qsdB->pqrsABcd", ax, ay)
+    return t.reshape(4, 4, 16)
+
+
+def _attach_effect(b: _Builder, kind: str, obs: Any, obs_y: Any, n: int) -> None:
+    labels = [("in", q) for q in range(n)]
+    for lab in labels:
+        b.materialise(lab)
+    legs = [b.open[lab] for lab in labels]
+    two = b.t == 2
+    if kind == "product":
+        for q, leg in enumerate(legs):
+            b.add(_effect_site(obs[q], obs_y[q] if two else None), (leg,), slot=f"eff{q}")
+    elif kind == "local":
+        bonds = [b.new() for _ in range(n + 1)]
+        dim = 4 if two else 2
+        left = np.zeros(dim, dtype=np.complex128)
+        left[0] = 1.0
+        right = np.zeros(dim, dtype=np.complex128)
+        right[-1] = 1.0
+        b.add(left, (bonds[0],))
+        b.add(right, (bonds[n],))
+        for q, leg in enumerate(legs):
+            b.add(_local_mpo_site(obs[q], obs_y[q] if two else None, n), (bonds[q], bonds[q + 1], leg), slot=f"eff{q}")
+    else:
+        if n > MAX_DENSE_REGISTER:
+            raise NotImplementedError(f"exact moments: a non-product observable on {n} > {MAX_DENSE_REGISTER} qubits")
+        ox = np.asarray(obs).T  # E[k, b] = O[b, k]
+        e = _dense_state(ox, np.asarray(obs_y).T if two else None, n)
+        b.add(e, legs, slot="eff")
+
+
+def _attach_input(b: _Builder, xs: Any, ys: Any, n: int) -> None:
+    """Input two-copy (or one-copy) state on layer 0; |0> factors in every copy stay unstored."""
+    labels = [("in", q) for q in range(n)]
+    if isinstance(xs, tuple) and xs[0] == "product":
+        fx = xs[1]
+        fy = ys[1] if ys is not None else None
+        for q, lab in enumerate(labels):
+            if _is_zero(fx[q]) and (fy is None or _is_zero(fy[q])):
+                b.zeros.add(lab)
+            else:
+                i = b.new()
+                b.add(_site_state(fx[q], None if fy is None else fy[q]), (i,), slot=f"in{q}")
+                b.open[lab] = i
+        return
+    legs = [b.new() for _ in labels]
+    b.add(_dense_state(xs[1], None if ys is None else ys[1], n), legs, slot="in")
+    b.open.update(dict(zip(labels, legs, strict=True)))
+
+
+def _is_zero(f: np.ndarray) -> bool:
+    return bool(abs(abs(f[0]) - 1.0) < 1e-14 and abs(f[1]) < 1e-14)
+
+
+def _input_form(x: np.ndarray, n: int) -> tuple[str, np.ndarray]:
+    """``("product", (n, 2) factors)`` for a product state vector, else ``("dense", (2**n, 2**n) rho)``."""
+    if x.ndim == 1:
+        f = product_factors(x, n)
+        if f is not None:
+            return "product", f
+    return "dense", _as_density(x)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _build(
+    net: Network,
+    index: AngleIndex,
+    copies: int,
+    in_forms: tuple[Any, Any],
+    obs_forms: tuple[tuple[str, Any], Any],
+    theta: float | None,
+) -> _Builder:
+    b = _Builder(copies)
+    _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
+    for l in range(net.depth):
+        untouched, after = _layer_schedule(net, l)
+        for q in untouched:
+            b.trace_out(("in", q))
+        for q in range(net.widths[l + 1]):
+            b.zeros.add(("out", q))
+        for j, p in enumerate(net.layers[l]):
+            diff = index.angle if (l, j) == (index.layer, index.perceptron) else None
+            _perceptron(b, p.unitary, p.wires, diff, theta)
+            for q in after.get(j, []):
+                b.trace_out(("in", q))
+        b.next_layer()
+    kind, obs = obs_forms[0]
+    _attach_effect(b, kind, obs, obs_forms[1][1] if copies == 2 else None, net.num_outputs)
+    return b
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _contract(b: _Builder, dtype: Any = np.complex128) -> tuple[complex, int]:
+    """Contract the closed network of ``b`` to a scalar along an opt_einsum greedy path.
+
+    Returns the value and the entries of the largest intermediate. Each step runs ``numpy.einsum`` with
+    indices renamed locally (hyperindices allowed); ``dtype`` (e.g. ``numpy.clongdouble``) serves checks.
+    """
+    sym = opt_einsum.get_symbol
+    eq = ",".join("".join(sym(i) for i in ix) for ix in b.inds) + "->"
+    path, _ = opt_einsum.contract_path(eq, *b.tensors, optimize="greedy")
+    ts: list[np.ndarray] = [np.asarray(t, dtype=dtype) for t in b.tensors]
+    ixs: list[tuple[int, ...]] = list(b.inds)
+    largest = max(t.size for t in ts)
+    for step in path:
+        picked = sorted(step, reverse=True)
+        ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
+        elsewhere = {i for ix in ixs for i in ix}
+        seen: dict[int, str] = {}
+        for _, ix in ops:
+            for i in ix:
+                seen.setdefault(i, _LETTERS[len(seen)])
+        out = tuple(dict.fromkeys(i for _, ix in ops for i in ix if i in elsewhere))
+        spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
+        res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
+        largest = max(largest, res.size)
+        ts.append(res)
+        ixs.append(out)
+    val = ts[0].reshape(-1)[0] if len(ts) == 1 else np.prod([t.reshape(-1)[0] for t in ts])
+    return complex(val), int(largest)
+
+
+def _parse_inputs(inputs: ArrayLike | ProductStates, n: int) -> list[tuple[str, np.ndarray]]:
+    if isinstance(inputs, ProductStates):
+        if inputs.factors.shape[1] != n:
+            raise ValueError(f"exact moments: input factors {inputs.factors.shape} do not fit {n} input qubit(s)")
+        return [("product", f) for f in inputs.factors]
+    x = np.asarray(inputs, dtype=np.complex128)
+    if x.ndim not in (2, 3) or x.shape[1] != 2**n:
+        raise ValueError(
+            f"exact moments: inputs must be (N, 2**{n}) vectors or (N, 2**{n}, 2**{n}) matrices, got {x.shape}"
+        )
+    forms = [_input_form(xi, n) for xi in x]
+    if len({f[0] for f in forms}) > 1:
+        forms = [("dense", _as_density(xi)) for xi in x]
+    return forms
+
+
+def _parse_targets(kind: CostKind, targets: ArrayLike | ProductStates, npairs: int, n: int) -> list[tuple[str, Any]]:
+    if isinstance(targets, ProductStates):
+        f = targets.factors
+        if kind != "global" or f.shape[:2] != (npairs, n):
+            raise ValueError(f"exact moments: ProductStates targets need the global cost and shape ({npairs}, {n}, 2)")
+        return [("product", np.einsum("qa,qb->qab", fi, fi.conj())) for fi in f]
+    tg = np.asarray(check_targets(kind, targets, npairs, n))
+    obs = [_observable(kind, ti, n) for ti in tg]
+    if len({o[0] for o in obs}) > 1:
+        obs = [("dense", np.outer(ti, ti.conj())) for ti in tg]
+    return obs
+
+
+def exact_gradient_moments(
+    net: Network,
+    index: AngleIndex,
+    inputs: ArrayLike | ProductStates,
+    targets: ArrayLike | ProductStates,
+    cost_kind: CostKind = "global",
+    theta: float | None = None,
+) -> ExactMoments:
+    """Exact ``E[d C / d theta_index]`` and ``E[(d C / d theta_index)^2]`` over the initialisation ensemble of ``net``.
+
+    ``inputs``: (N, 2**n_in) vectors, (N, 2**n_in, 2**n_in) density matrices, or :class:`ProductStates`;
+    ``targets`` as :func:`dqnn.cost.check_targets` states for ``cost_kind`` (or :class:`ProductStates` for the
+    global cost); the cost is Eq. (2) with the terms of Eqs. (3)-(4) (or ``Tr[O rho]``). Every random element must
+    be a :class:`~dqnn.families.HaarUnitary`, a :class:`~dqnn.families.RandomUnitary` or a
+    :class:`~dqnn.families.Rot` with ``Gamma^2 = 1`` (angles uniform on [0, 2 pi), as ``net.init`` draws them); all
+    are independent. ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in
+    general). Product inputs and targets are kept per qubit; entangled ones are dense (up to
+    :data:`MAX_DENSE_REGISTER` qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
+    """
+    t0 = time.perf_counter()
+    check_index(net, index)
+    if not isinstance(net.layers[index.layer][index.perceptron].unitary, Circuit):
+        raise ValueError(f"angle {index}: not an angle of a Circuit perceptron")
+    ins = _parse_inputs(inputs, net.num_inputs)
+    npairs = len(ins)
+    obs = _parse_targets(cost_kind, targets, npairs, net.num_outputs)
+    sign = 1.0 if cost_kind == "observable" else -1.0
+    mean = 0.0
+    for i in range(npairs):
+        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta)
+        mean += sign * _contract(b1, EXTENDED)[0].real / npairs
+    second, second_double = 0.0, 0.0
+    largest, ntens = 0, 0
+    for i in range(npairs):
+        for j in range(npairs):
+            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta)
+            val, big = _contract(b2, EXTENDED)
+            second += val.real / npairs**2
+            second_double += _contract(b2)[0].real / npairs**2
+            largest, ntens = max(largest, big), len(b2.tensors)
+    return ExactMoments(
+        mean=float(mean),
+        second_moment=float(second),
+        variance=float(second - mean**2),
+        method=f"exact: two-copy moment network (Weingarten t=2, exact angle average), {np.dtype(EXTENDED).name}",
+        seconds=time.perf_counter() - t0,
+        largest_intermediate=largest,
+        num_tensors=ntens,
+        double_rounding=_relative(second_double, second),
+    )
+
+
+def _relative(a: float, b: float) -> float:
+    if not _HAS_EXTENDED:
+        return float("nan")
+    return 0.0 if a == b else abs(a - b) / max(abs(b), np.finfo(np.float64).tiny)
+
+
+def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | ProductStates]:
+    """The data of ``problem`` in factored form: inputs ``|0...0>``; targets ``|0...0>`` (global) or (1, n, 2) local."""
+    x = ProductStates.zeros(1, problem.n)
+    if problem.cost == "global":
+        return x, ProductStates.zeros(1, problem.n)
+    return x, x.factors
+
+
+def exact_moments(problem: GradientProblem) -> ExactMoments:
+    """Exact moments of ``d C / d theta_nu`` for a :class:`~dqnn.problems.GradientProblem` (its network, angle, data).
+
+    Same data as :meth:`GradientProblem.data`, passed as qubit factors so that no ``2**n`` vector is formed.
+    """
+    net = problem.network()
+    x, t = problem_data(problem)
+    return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost)
