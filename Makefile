@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dqnn demo --out $(DEMO_OUT)
+	$(BIN)/dqnn reproduce --quick --out $(DEMO_OUT)
+	@echo "report: $(DEMO_OUT)/report.md (plots beside it)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

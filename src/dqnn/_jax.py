@@ -6,6 +6,11 @@ dqnn computes in complex128 by default. JAX decides the width of every array it 
 them complex128. Importing dqnn therefore switches the flag on, once, and says so in the README.
 Set the environment variable ``DQNN_KEEP_X64_FLAG=1`` before importing to leave the flag alone
 (then arrays are complex64 unless you enable x64 yourself).
+
+jaxlib 0.10.1 and 0.10.2 deadlock on this package's vmapped programs on CPU (the main thread waits
+forever on a result while every XLA worker sleeps; neither ``--xla_cpu_multi_thread_eigen=false`` nor
+disabling the YNN fusion helps); 0.9.2 and 0.6.2 run them. ``pyproject.toml`` therefore pins
+``jax<0.10``; newer wheels need Python >= 3.12 and have not been tried.
 """
 
 from __future__ import annotations

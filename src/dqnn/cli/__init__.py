@@ -5,7 +5,11 @@ Each command lives in its own module and registers itself on :data:`app`.
 
 from __future__ import annotations
 
-from dqnn.cli import simulate_cmd  # noqa: F401  (registers commands)
+from dqnn.cli import (
+    estimate_cmd,  # noqa: F401
+    simulate_cmd,  # noqa: F401  (registers commands)
+    train_cmd,  # noqa: F401
+)
 from dqnn.cli._app import app
 
 

@@ -1,0 +1,315 @@
+"""One benchmark case in one engine, run in its own process: ``python engines.py ENGINE WORKLOAD N L COST S BUDGET``.
+
+Prints one JSON line: ``compile_s`` (build + first call, which includes tracing/compilation), ``samples``
+(how many gradients were timed after that), ``run_s``, ``samples_per_s``, ``peak_rss_mb`` and
+``rss_delta_mb`` (maximum resident set size at the end, and its growth since the start of the process,
+which includes importing the engine), ``variance``
+of the timed gradients (a cross-check: every engine samples the same distribution).
+
+Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gradient w.r.t. the first angle):
+- ``A``: RY(theta_i) on each of n qubits. Global cost ``1 - |<0..0|psi>|^2``; local ``1 - mean_j <0|rho_j|0>``.
+- ``B``: L layers of [RY on every qubit, CZ on bonds (0,1), (2,3), ..., then CZ on (1,2), (3,4), ...].
+
+Engines: ``dqnn`` (Fig. 3a DQNN via ``dqnn.trainability.gradient_sampler`` for A; for B the same circuit as a
+DQNN of m = k = 2 perceptrons, two DQNN layers per ansatz layer), ``tc`` (TensorCircuit-NG, JAX backend,
+jit + vmap of grad), ``pl-jax`` (PennyLane default.qubit, JAX backprop, jit + vmap of grad), ``pl-lightning``
+(PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+Sampler = tuple[Callable[[np.ndarray], np.ndarray], int]  # (thetas (c, P) -> grads (c,), batch c)
+
+
+def rss_mb() -> float:
+    """Peak resident set size of this process so far (MB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def num_angles(workload: str, n: int, layers: int) -> int:
+    """Angles of the workload's circuit."""
+    return n if workload == "A" else n * layers
+
+
+# ---------------------------------------------------------------------------------------------- dqnn
+def dqnn_hea(n: int, layers: int):  # type: ignore[no-untyped-def]
+    """Workload B as a DQNN: per ansatz layer, one DQNN layer of RY-RY-CZ pairs, one of CZ on odd bonds."""
+    from dqnn.families import Circuit, Gate, Rot
+    from dqnn.network import Network, Perceptron
+
+    pair = Circuit(4, [Rot("Y", (0,)), Rot("Y", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (0, 2)), Gate("SWAP", (1, 3))])
+    lone = Circuit(2, [Rot("Y", (0,)), Gate("SWAP", (0, 1))])
+    cz = Circuit(4, [Gate("CZ", (0, 1)), Gate("SWAP", (0, 2)), Gate("SWAP", (1, 3))])
+    move = Circuit(2, [Gate("SWAP", (0, 1))])
+    rows = []
+    for _ in range(layers):
+        row = [Perceptron([j, j + 1], [j, j + 1], pair) for j in range(0, n - 1, 2)]
+        if n % 2:
+            row.append(Perceptron([n - 1], [n - 1], lone))
+        rows.append(row)
+        row = [Perceptron([j, j + 1], [j, j + 1], cz) for j in range(1, n - 1, 2)]
+        row.append(Perceptron([0], [0], move))
+        if n % 2 == 0:
+            row.append(Perceptron([n - 1], [n - 1], move))
+        rows.append(row)
+    return Network([n] * (2 * layers + 1), rows)
+
+
+def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """dqnn: keys -> gradients (its own seeded initialisations; ``thetas`` only fix the batch size)."""
+    import jax
+    import jax.numpy as jnp
+
+    from dqnn import trainability
+    from dqnn.cost import cost as dqnn_cost
+    from dqnn.gradients import AngleIndex, grad_autodiff
+
+    if workload == "A":
+        spec = trainability.PointSpec("fig3a", cost, n, 1)  # type: ignore[arg-type]
+        fn = trainability.gradient_sampler(spec)
+        c = trainability.chunk_size(spec, samples)
+    else:
+        net = dqnn_hea(n, layers)
+        x, t = trainability.PointSpec("fig3a", cost, n, 1).data()  # type: ignore[arg-type]
+        idx = AngleIndex(0, 0, 0)
+
+        def one(key: jax.Array) -> jax.Array:
+            return grad_autodiff(lambda p: dqnn_cost(net, p, x, t, cost), net.init(key), idx)  # type: ignore[arg-type]
+
+        fn = jax.jit(jax.vmap(one))
+        c = min(samples, 64 if n <= 12 else 16)
+    base = jax.random.key(0)
+    counter = [0]
+
+    def run(thetas: np.ndarray) -> np.ndarray:
+        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
+        counter[0] += 1
+        return np.asarray(jax.block_until_ready(fn(keys)))
+
+    del jnp
+    return run, c
+
+
+def dqnn_lightcone_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """dqnn with light cones (:mod:`dqnn.lightcone`): workload A, local cost only."""
+    import jax
+
+    from dqnn import lightcone, trainability
+
+    if workload != "A" or cost != "local":
+        raise ValueError("dqnn-lc: light cones apply to the local cost of workload A only")
+    spec = trainability.PointSpec("fig3a", "local", n, 1)
+    fn = lightcone.gradient_sampler(spec)
+    base = jax.random.key(0)
+    counter = [0]
+
+    def run(thetas: np.ndarray) -> np.ndarray:
+        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
+        counter[0] += 1
+        return np.asarray(jax.block_until_ready(fn(keys)))
+
+    return run, min(samples, 256)
+
+
+# ---------------------------------------------------------------------------------------- TensorCircuit
+def tc_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """TensorCircuit-NG on JAX: ``K.jit(K.vmap(K.grad(cost)))``."""
+    import jax.numpy as jnp
+    import tensorcircuit as tc
+
+    K = tc.set_backend("jax")
+    tc.set_dtype("complex128")
+
+    def circuit(theta):  # type: ignore[no-untyped-def]
+        c = tc.Circuit(n)
+        if workload == "A":
+            for i in range(n):
+                c.ry(i, theta=theta[i])
+            return c
+        for l in range(layers):
+            for i in range(n):
+                c.ry(i, theta=theta[l * n + i])
+            for i in range(0, n - 1, 2):
+                c.cz(i, i + 1)
+            for i in range(1, n - 1, 2):
+                c.cz(i, i + 1)
+        return c
+
+    def f(theta):  # type: ignore[no-untyped-def]
+        c = circuit(theta)
+        if cost == "global":
+            return 1.0 - jnp.abs(c.state()[0]) ** 2
+        z = jnp.stack([jnp.real(c.expectation_ps(z=[j])) for j in range(n)])
+        return 1.0 - jnp.mean((1.0 + z) / 2.0)
+
+    g = K.jit(K.vmap(K.grad(f), vectorized_argnums=0))
+    c = min(samples, 256 if n <= 12 else 64)
+    return (lambda th: np.asarray(g(jnp.asarray(th)))[:, 0]), c
+
+
+# -------------------------------------------------------------------------------------------- PennyLane
+def _pl_ops(qml, theta, workload: str, n: int, layers: int) -> None:  # type: ignore[no-untyped-def]
+    if workload == "A":
+        for i in range(n):
+            qml.RY(theta[i], wires=i)
+        return
+    for l in range(layers):
+        for i in range(n):
+            qml.RY(theta[l * n + i], wires=i)
+        for i in range(0, n - 1, 2):
+            qml.CZ(wires=[i, i + 1])
+        for i in range(1, n - 1, 2):
+            qml.CZ(wires=[i, i + 1])
+
+
+def pl_jax_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """PennyLane default.qubit with JAX backprop: ``jax.jit(jax.vmap(jax.grad(cost)))``."""
+    import jax
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev, interface="jax", diff_method="backprop")
+    def circ(theta):  # type: ignore[no-untyped-def]
+        _pl_ops(qml, theta, workload, n, layers)
+        if cost == "global":
+            return qml.probs(wires=range(n))
+        return [qml.expval(qml.PauliZ(j)) for j in range(n)]
+
+    def f(theta):  # type: ignore[no-untyped-def]
+        out = circ(theta)
+        if cost == "global":
+            return 1.0 - out[0]
+        return 1.0 - jnp.mean((1.0 + jnp.stack(out)) / 2.0)
+
+    g = jax.jit(jax.vmap(jax.grad(f)))
+    c = min(samples, 256 if n <= 12 else 64)
+    return (lambda th: np.asarray(g(jnp.asarray(th)))[:, 0]), c
+
+
+def pl_lightning_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """PennyLane lightning.qubit with the adjoint method (autograd interface), one sample per call."""
+    import pennylane as qml
+    from pennylane import numpy as pnp
+
+    dev = qml.device("lightning.qubit", wires=n)
+    if cost == "global":
+        obs = qml.Projector([0] * n, wires=range(n))
+    else:
+        obs = qml.sum(*[qml.PauliZ(j) for j in range(n)])
+
+    @qml.qnode(dev, diff_method="adjoint")
+    def circ(theta):  # type: ignore[no-untyped-def]
+        _pl_ops(qml, theta, workload, n, layers)
+        return qml.expval(obs)
+
+    def f(theta):  # type: ignore[no-untyped-def]
+        e = circ(theta)
+        return 1.0 - e if cost == "global" else 1.0 - (1.0 + e / n) / 2.0
+
+    g = qml.grad(f)
+
+    def run(th: np.ndarray) -> np.ndarray:
+        return np.array([float(g(pnp.array(t, requires_grad=True))[0]) for t in th])
+
+    return run, 1
+
+
+# ----------------------------------------------------------------------------------------------- Qiskit
+def qiskit_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """Qiskit ``Statevector`` of the bound circuit, parameter shift (two statevectors per gradient)."""
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+    from qiskit.quantum_info import Statevector
+
+    p = num_angles(workload, n, layers)
+    th = ParameterVector("t", p)
+    qc = QuantumCircuit(n)
+    if workload == "A":
+        for i in range(n):
+            qc.ry(th[i], i)
+    else:
+        for l in range(layers):
+            for i in range(n):
+                qc.ry(th[l * n + i], i)
+            for i in range(0, n - 1, 2):
+                qc.cz(i, i + 1)
+            for i in range(1, n - 1, 2):
+                qc.cz(i, i + 1)
+
+    def f(vals: np.ndarray) -> float:
+        probs = Statevector(qc.assign_parameters(vals)).probabilities()
+        if cost == "global":
+            return 1.0 - float(probs[0])
+        t = probs.reshape((2,) * n)
+        zero = [t.sum(axis=tuple(a for a in range(n) if a != j))[0] for j in range(n)]
+        return 1.0 - float(np.mean(zero))
+
+    shift = np.zeros(p)
+    shift[0] = np.pi / 2
+
+    def run(thetas: np.ndarray) -> np.ndarray:
+        return np.array([0.5 * (f(t + shift) - f(t - shift)) for t in thetas])
+
+    return run, 1
+
+
+ENGINES = {
+    "dqnn": dqnn_engine,
+    "dqnn-lc": dqnn_lightcone_engine,
+    "tc": tc_engine,
+    "pl-jax": pl_jax_engine,
+    "pl-lightning": pl_lightning_engine,
+    "qiskit": qiskit_engine,
+}
+
+
+def main() -> None:
+    """Run one case and print its JSON line."""
+    engine, workload, n, layers, cost, samples, budget = sys.argv[1:8]
+    n_, l_, s_, b_ = int(n), int(layers), int(samples), float(budget)
+    rng = np.random.default_rng(1234)
+    p = num_angles(workload, n_, l_)
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    run, c = ENGINES[engine](workload, n_, l_, cost, s_)
+    first = run(rng.uniform(0, 2 * np.pi, (c, p)))
+    compile_s = time.perf_counter() - t0
+    grads = [first]
+    done = 0
+    t0 = time.perf_counter()
+    while done < s_ and time.perf_counter() - t0 < b_:
+        m = min(c, s_ - done) if c > 1 else 1
+        th = rng.uniform(0, 2 * np.pi, (c, p))
+        grads.append(run(th)[:m])
+        done += m
+    run_s = time.perf_counter() - t0
+    g = np.concatenate(grads)
+    out = {
+        "engine": engine,
+        "workload": workload,
+        "n": n_,
+        "layers": l_,
+        "cost": cost,
+        "compile_s": compile_s,
+        "samples": done,
+        "run_s": run_s,
+        "samples_per_s": done / run_s if run_s > 0 else float("nan"),
+        "peak_rss_mb": rss_mb(),
+        "rss_delta_mb": rss_mb() - rss0,
+        "variance": float(np.var(g)),
+    }
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

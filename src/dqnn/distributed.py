@@ -1,0 +1,105 @@
+"""Sweeps on Dask distributed: every point an independent task, every finished point stored at once.
+
+:func:`run_sweep_distributed` does what :func:`dqnn.sweep.run_sweep` does, but submits the points not yet
+in the :class:`~dqnn.sweep.PointStore` as independent tasks to a Dask cluster: a
+``LocalCluster`` of ``n_workers`` processes on this machine by default, or the scheduler at ``scheduler``
+(an address such as ``tcp://host:8786``). Each finished point is written with ``PointStore.save`` as soon
+as it is done, by the worker (``writer="worker"``: the store must be on a file system the workers share)
+or by the client (``writer="client"``). So a lost worker loses only the points it had in flight (Dask runs
+them again elsewhere) and a killed sweep loses only the points in flight: a rerun into the same store
+resumes. Points are seeded per point, so the numbers do not depend on where or when a point runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+import numpy as np
+
+from dqnn.sweep import PointStore, SweepConfig, measure, point_key
+from dqnn.trainability import PointSpec
+
+Writer = Literal["worker", "client"]
+
+
+def measure_point(spec: PointSpec, cfg: SweepConfig, root: str | None) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The task: measure one point; with ``root``, save it to ``PointStore(root)`` and return no samples.
+
+    Returns the point dict and its samples (S,) (None when saved here).
+    """
+    d, g = measure(spec, cfg)
+    if root is None:
+        return d, g
+    PointStore(root).save(point_key(spec, cfg), d, g)
+    return d, None
+
+
+def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, env: dict[str, str] | None) -> Any:
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        return Client(scheduler)
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=None,
+        env=env or {},
+    )
+    return Client(cluster)
+
+
+def run_sweep_distributed(
+    specs: Iterable[PointSpec],
+    cfg: SweepConfig,
+    store: PointStore,
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    writer: Writer = "worker",
+    env: dict[str, str] | None = None,
+    on_point: Callable[[PointSpec, dict[str, Any], bool], None] | None = None,
+    client: Any = None,
+) -> list[dict[str, Any]]:
+    """Measure every point of ``specs`` not yet in ``store`` on a Dask cluster; all points' dicts, in order.
+
+    ``client``: an existing ``dask.distributed.Client`` (then ``scheduler``, ``n_workers``,
+    ``threads_per_worker`` and ``env`` are unused, and it is not closed). ``env``: environment variables for
+    the workers of the LocalCluster. ``on_point(spec, point, resumed)`` is called for points found in the
+    store at once, then for each point as it finishes (in completion order).
+    """
+    from dask.distributed import as_completed
+
+    specs = list(specs)
+    keys = [point_key(s, cfg) for s in specs]
+    todo: list[PointSpec] = []
+    for spec, key in zip(specs, keys, strict=True):
+        if store.has(key):
+            if on_point is not None:
+                on_point(spec, store.load(key), True)
+        elif key not in {point_key(s, cfg) for s in todo}:
+            todo.append(spec)
+    if todo:
+        own = client is None
+        cl = _client(scheduler, n_workers, threads_per_worker, env) if own else client
+        try:
+            root = str(store.root.resolve()) if writer == "worker" else None
+            futures = {
+                cl.submit(measure_point, spec, cfg, root, key=f"dqnn-point-{point_key(spec, cfg)}", pure=False): spec
+                for spec in todo
+            }
+            for fut in as_completed(futures):
+                spec = futures[fut]
+                d, g = fut.result()
+                if writer == "client":
+                    store.save(point_key(spec, cfg), d, g)
+                if on_point is not None:
+                    on_point(spec, d, False)
+        finally:
+            if own:
+                cluster = getattr(cl, "cluster", None)
+                cl.close()
+                if cluster is not None:
+                    cluster.close()
+    return [store.load(key) for key in keys]

@@ -1,0 +1,197 @@
+"""A variance study: one architecture and cost over a range of ``n``; sampled and/or exact points, fits, files.
+
+:func:`run_study` is what ``dqnn variance`` runs. It writes to its output folder:
+
+- ``points/``: one file per finished point (resumable, see :mod:`dqnn.sweep`);
+- ``variance.json``: the configuration, the package version, every point, the fits;
+- ``variance.csv``: one row per point;
+- ``variance.png``: ``Var`` against ``n`` on a log scale with error bars, the analytic curve and the fit.
+
+Each point dict has ``n, layers, samples, mean, variance, stderr, analytic, method`` (``"exact"`` points have
+``samples`` 0 and ``stderr`` 0), the kurtosis and trust warnings of sampled points, and
+``shots_to_resolve``: the shots per shifted circuit needed to tell a gradient of size ``sqrt(Var)`` from
+zero at 95% confidence (:func:`dqnn.estimate.shots_to_resolve`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dqnn import analytic
+from dqnn.estimate import shots_to_resolve
+from dqnn.fits import ModelComparison, compare_models
+from dqnn.plot import plot_variance
+from dqnn.sweep import PointStore, SweepConfig, exact_variance, run_sweep
+from dqnn.trainability import Method, PointSpec
+
+CSV_FIELDS = (
+    "arch cost n layers method samples mean mean_stderr variance stderr analytic kurtosis relative_error trusted "
+    "shots_to_resolve seconds warnings"
+).split()
+
+
+def layers_for(arch: str, n: int, layers: str | int) -> int:
+    """Depth of the point at width ``n``: an integer, or ``"log"`` = ``ceil(log2 n)`` brick layers.
+
+    For ``fig3b`` a brick layer is two DQNN layers, so ``"log"`` gives ``2 ceil(log2 n)`` DQNN layers; for the
+    other architectures ``"log"`` gives ``ceil(log2 n)`` layers.
+    """
+    if isinstance(layers, int) or str(layers).isdigit():
+        v = int(layers)
+        if v < 1:
+            raise ValueError(f"layers must be >= 1 or 'log', got {layers!r}")
+        return v
+    if layers != "log":
+        raise ValueError(f"layers must be a positive integer or 'log', got {layers!r}")
+    bricks = max(1, math.ceil(math.log2(max(n, 2))))
+    return 2 * bricks if arch == "fig3b" else bricks
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A study: ``arch``/``cost`` at each ``n`` in ``ns`` with ``layers``; ``samples`` 0 means exact only."""
+
+    arch: str
+    cost: str
+    ns: tuple[int, ...]
+    layers: str | int = 1
+    samples: int = 1000
+    seed: int = 0
+    method: Method = "autodiff"
+    exact: bool = False
+
+    def specs(self) -> list[PointSpec]:
+        """The points of the study."""
+        return [PointSpec(self.arch, self.cost, n, layers_for(self.arch, n, self.layers)) for n in self.ns]  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = asdict(self)
+        d["ns"] = list(self.ns)
+        return d
+
+
+def _with_shots(p: dict[str, Any]) -> dict[str, Any]:
+    v = p.get("variance")
+    p["shots_to_resolve"] = shots_to_resolve(v) if v is not None and np.isfinite(v) and v > 0 else None
+    return p
+
+
+def exact_point(spec: PointSpec, store: PointStore) -> dict[str, Any] | None:
+    """The exact point of ``spec`` (cached in ``store``), or None where the exact engine does not apply."""
+    key = f"{spec.label()}-exact"
+    if store.has(key):
+        return store.load(key)
+    ex = exact_variance(spec)
+    if ex is None or "error" in ex:
+        return None
+    d = {
+        "arch": spec.arch,
+        "cost": spec.cost,
+        "n": spec.n,
+        "layers": spec.layers,
+        "method": "exact",
+        "samples": 0,
+        "mean": ex["mean"],
+        "mean_stderr": 0.0,
+        "variance": ex["variance"],
+        "stderr": 0.0,
+        "analytic": analytic.exact_variance(spec.arch, spec.cost, spec.n),
+        "trusted": True,
+        "warnings": [],
+        "seconds": ex["seconds"],
+    }
+    store.save(key, d)
+    return d
+
+
+def fit_points(points: list[dict[str, Any]]) -> ModelComparison | None:
+    """Exponential and polynomial fits of the usable points (positive variance; at least 3 widths)."""
+    use = [p for p in points if p.get("variance") and p["variance"] > 0]
+    if len({p["n"] for p in use}) < 3:
+        return None
+    return compare_models([p["n"] for p in use], [p["variance"] for p in use], [p["stderr"] for p in use])
+
+
+def run_study(
+    cfg: StudyConfig,
+    out: str | Path,
+    on_point: Callable[[dict[str, Any], bool], None] | None = None,
+    progress: Callable[[PointSpec, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a study into folder ``out`` and return its JSON-ready result."""
+    from dqnn import __version__
+
+    out = Path(out)
+    store = PointStore(out)
+    specs = cfg.specs()
+    sampled: list[dict[str, Any]] = []
+    if cfg.samples > 0:
+        sweep_cfg = SweepConfig(cfg.samples, cfg.seed, cfg.method, exact=False)
+        sampled = run_sweep(
+            specs,
+            sweep_cfg,
+            store,
+            on_point=None if on_point is None else (lambda s, d, r: on_point(d, r)),
+            progress=progress,
+        )
+    exact: list[dict[str, Any]] = []
+    if cfg.exact:
+        for spec in specs:
+            d = exact_point(spec, store)
+            if d is not None:
+                exact.append(d)
+                if on_point is not None:
+                    on_point(d, False)
+    points = [_with_shots(p) for p in sampled + exact]
+    fits = {
+        "sampled": fit_points([p for p in sampled if p.get("trusted")]),
+        "exact": fit_points(exact),
+    }
+    bound = analytic.bound_for(cfg.arch, cfg.cost)
+    result = {
+        "config": cfg.to_dict(),
+        "version": __version__,
+        "points": points,
+        "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
+        "bound": None if bound is None else asdict(bound),
+    }
+    (out / "variance.json").write_text(json.dumps(result, indent=1))
+    write_csv(points, out / "variance.csv")
+    best = fits["exact"] or fits["sampled"]
+    ref = _reference(cfg.arch, cfg.cost)
+    plot_variance(
+        points,
+        out / "variance.png",
+        f"{cfg.arch}, {cfg.cost} cost, layers={cfg.layers}",
+        None if best is None else (best.exponential if best.better == "exponential" else best.polynomial),
+        ref,
+    )
+    result["plot"] = str(out / "variance.png")
+    return result
+
+
+def _reference(arch: str, cost: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    if arch != "fig3a":
+        return None
+    f = analytic.fig3a_global if cost == "global" else analytic.fig3a_local
+    return lambda n: np.array([f(float(x)) for x in n])  # type: ignore[arg-type]
+
+
+def write_csv(points: list[dict[str, Any]], path: str | Path) -> None:
+    """One row per point with the :data:`CSV_FIELDS` columns."""
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(CSV_FIELDS), extrasaction="ignore")
+        w.writeheader()
+        for p in points:
+            row = dict(p)
+            row["warnings"] = " | ".join(p.get("warnings") or [])
+            w.writerow(row)

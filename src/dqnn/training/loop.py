@@ -1,0 +1,524 @@
+"""The training run: tasks, metrics per step, checkpoints and resume, outputs on disk.
+
+A run is fixed by a :class:`TrainConfig`. One seed makes everything: ``key = jax.random.key(seed)`` is
+split into a data key, an initialisation key and the run's PRNG state (used to draw mini-batches when
+``batch`` is set). Tasks (data from :mod:`dqnn.datasets`):
+
+- ``"unitary"``: learn a Haar-random unitary on ``widths[0] == widths[-1]`` qubits, global cost (Eq. 3);
+- ``"noisy-unitary"``: the same with a fraction ``noise`` of the training targets replaced by random states;
+- ``"ising"``: classify transverse-field Ising ground states on ``widths[0]`` qubits by phase, label cost
+  (:mod:`dqnn.training.objective`).
+
+Methods: ``"pmm"`` (parameter-matrix multiplication of global Haar perceptrons, :mod:`~dqnn.training.pmm`;
+``lr`` is the step ``eps`` with Beer's ``eta = 1``) and ``"adam"`` / ``"sgd"`` (optax on the angles of
+hardware-efficient circuit perceptrons, :mod:`~dqnn.training.gradient`).
+
+Metrics row ``t`` describes the parameters after ``t`` updates (row 0: the initialisation): ``cost``
+(training objective), ``train_fidelity``, ``test_fidelity`` and, for ``"ising"``, ``train_accuracy``
+and ``test_accuracy``. Every ``checkpoint_every`` steps (and at the end) the run state (parameters,
+optimiser state, PRNG key, metrics so far) is written to ``checkpoint.npz`` (``allow_pickle=False``);
+a resumed run continues from it and gives bit-identical metrics and parameters to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dqnn import architectures, datasets
+from dqnn._jax import Array
+from dqnn.network import Network, NetworkParams
+from dqnn.training import gradient as grad_mod
+from dqnn.training import pmm
+from dqnn.training.objective import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
+
+Task = Literal["unitary", "noisy-unitary", "ising"]
+Method = Literal["pmm", "adam", "sgd"]
+TASKS: tuple[str, ...] = ("unitary", "noisy-unitary", "ising")
+METHODS: tuple[str, ...] = ("pmm", "adam", "sgd")
+DEFAULT_LR: dict[str, float] = {"pmm": 0.2, "adam": 0.05, "sgd": 0.5}
+CHECKPOINT = "checkpoint.npz"
+#: A progress callback: ``(step, total_steps, metrics row)``.
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (see the module doc for the meaning of each field).
+
+    ``lr=None`` takes :data:`DEFAULT_LR` of the method; ``depth`` is the number of entangling layers of
+    each circuit perceptron (gradient methods); ``batch=None`` trains on all pairs each step.
+    """
+
+    task: Task = "unitary"
+    widths: tuple[int, ...] = (2, 3, 2)
+    method: Method = "pmm"
+    pairs: int = 8
+    test_pairs: int = 32
+    steps: int = 300
+    seed: int = 0
+    lr: float | None = None
+    noise: float = 0.0
+    gradient: grad_mod.GradientMode = "autodiff"
+    depth: int = 4
+    batch: int | None = None
+    checkpoint_every: int = 25
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        if self.task not in TASKS:
+            raise ValueError(f"task {self.task!r} is not one of {TASKS}")
+        if self.method not in METHODS:
+            raise ValueError(f"method {self.method!r} is not one of {METHODS}")
+        if len(self.widths) < 2 or min(self.widths) < 1:
+            raise ValueError(f"widths {list(self.widths)} need at least two layers, each of >= 1 qubit")
+        if self.task != "ising" and self.widths[0] != self.widths[-1]:
+            raise ValueError(
+                f"widths {list(self.widths)}: learning a unitary needs as many output as input qubits "
+                f"({self.widths[0]} != {self.widths[-1]})"
+            )
+        for name in ("pairs", "steps", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1")
+        if self.test_pairs < 0:
+            raise ValueError(f"test_pairs={self.test_pairs} must be >= 0")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr={self.lr} must be > 0")
+        if not 0.0 <= self.noise <= 1.0:
+            raise ValueError(f"noise={self.noise} must lie in [0, 1]")
+        if self.noise and self.task != "noisy-unitary":
+            raise ValueError(f"noise={self.noise} is only used by the 'noisy-unitary' task, not {self.task!r}")
+        if self.batch is not None and not 1 <= self.batch <= self.pairs:
+            raise ValueError(f"batch={self.batch} must lie in [1, pairs={self.pairs}]")
+        if self.depth < 0:
+            raise ValueError(f"depth={self.depth} must be >= 0")
+        if self.gradient not in ("autodiff", "shift"):
+            raise ValueError(f"gradient {self.gradient!r} is not 'autodiff' or 'shift'")
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr``, or the method's default."""
+        return DEFAULT_LR[self.method] if self.lr is None else float(self.lr)
+
+    @property
+    def objective_kind(self) -> ObjectiveKind:
+        """``"label"`` for the Ising task, ``"global"`` otherwise."""
+        return "label" if self.task == "ising" else "global"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of the fields (widths as a list)."""
+        d = dataclasses.asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A prepared run: network, data split, objective, initial parameters and the jitted step."""
+
+    config: TrainConfig
+    net: Network
+    data: datasets.Split
+    kind: ObjectiveKind
+    params0: NetworkParams
+    key0: Array
+    step: Callable[[dict[str, Any], Array, Array], dict[str, Any]]
+    state0: dict[str, Any]
+    to_params: Callable[[dict[str, Any]], NetworkParams]
+    evaluate: Callable[[NetworkParams], dict[str, float]]
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """Outcome of :func:`train`: metrics rows (``steps + 1``), final parameters and the summary."""
+
+    metrics: list[dict[str, float]]
+    params: NetworkParams
+    summary: dict[str, Any]
+    net: Network
+
+
+def make_data(config: TrainConfig, key: Array) -> datasets.Split:
+    """The task's train/test split for ``config`` from the data key."""
+    n = config.widths[0]
+    if config.task == "unitary":
+        return datasets.unitary_data(key, n, config.pairs, config.test_pairs)[1]
+    if config.task == "noisy-unitary":
+        return datasets.noisy_unitary_data(key, n, config.pairs, config.test_pairs, config.noise)[1]
+    return datasets.ising_data(key, n, config.pairs, config.test_pairs)[0]
+
+
+def make_network(method: str, widths: tuple[int, ...], depth: int) -> Network:
+    """Global Haar perceptrons for ``"pmm"``; global :func:`~dqnn.training.gradient.hea_perceptron` circuits
+    of ``depth`` for the gradient methods."""
+    if method == "pmm":
+        return architectures.global_haar(widths)
+    return grad_mod.circuit_network(widths, depth)
+
+
+Fidelities = Callable[[NetworkParams, Array, Array, Array, Array], tuple[Array, Array]]
+
+
+@functools.lru_cache(maxsize=16)
+def _kernels(
+    method: str, widths: tuple[int, ...], depth: int, lr: float, gradient: str, kind: ObjectiveKind
+) -> tuple[Network, Callable[..., Any], Fidelities]:
+    """Network, jitted update and jitted per-pair fidelities, shared by runs of the same structure.
+
+    Data and parameters are arguments, never baked-in constants, so one compilation serves every seed
+    (and every data set of the same shape).
+    """
+    net = make_network(method, widths, depth)
+
+    def fids(params: NetworkParams, xtr: Array, ttr: Array, xte: Array, tte: Array) -> tuple[Array, Array]:
+        tr = per_pair_fidelity(net, params, kind, xtr, ttr)
+        return tr, per_pair_fidelity(net, params, kind, xte, tte)
+
+    if method == "pmm":
+        update: Callable[..., Any] = pmm.make_pmm_update(net, pmm.PMMConfig(eps=lr, eta=1.0))
+    else:
+        gcfg = grad_mod.GradientConfig(method, lr, gradient)  # type: ignore[arg-type]
+
+        def cost(p: NetworkParams, xs: Array, ts: Array) -> Array:
+            return objective(net, p, kind, xs, ts)
+
+        update = grad_mod.make_gradient_update(net, cost, gcfg)
+    return net, update, jax.jit(fids)
+
+
+def _evaluator(
+    kind: ObjectiveKind, fids: Fidelities, data: datasets.Split
+) -> Callable[[NetworkParams], dict[str, float]]:
+    has_test = int(data.test_inputs.shape[0]) > 0
+    xte, tte = (data.test_inputs, data.test_targets) if has_test else (data.train_inputs, data.train_targets)
+
+    def evaluate(params: NetworkParams) -> dict[str, float]:
+        out = jax.device_get(fids(params, data.train_inputs, data.train_targets, xte, tte))
+        tr, te = np.asarray(out[0]), np.asarray(out[1])
+        row = {
+            "cost": float(1.0 - np.mean(tr)),
+            "train_fidelity": float(np.mean(tr)),
+            "test_fidelity": float(np.mean(te)) if has_test else float("nan"),
+        }
+        if kind == "label":
+            row["train_accuracy"] = accuracy(tr)
+            row["test_accuracy"] = accuracy(te) if has_test else float("nan")
+        return row
+
+    return evaluate
+
+
+def _batch(state: dict[str, Any], n: int, size: int | None) -> tuple[dict[str, Any], Array | None]:
+    """Draw a mini-batch of ``size`` of ``n`` indices from the state's raw key data (advancing it)."""
+    if size is None or size >= n:
+        return state, None
+    key, sub = jax.random.split(jax.random.wrap_key_data(jnp.asarray(state["key"])))
+    idx = jax.random.choice(sub, n, (size,), replace=False)
+    return {**state, "key": jax.random.key_data(key)}, idx
+
+
+def prepare(config: TrainConfig) -> Problem:
+    """Build the network, data, initial state and jitted update for ``config`` (all from ``config.seed``)."""
+    k_data, k_init, k_run = jax.random.split(jax.random.key(config.seed), 3)
+    kind = config.objective_kind
+    net, update, fids = _kernels(
+        config.method, config.widths, config.depth, config.learning_rate, config.gradient, kind
+    )
+    data = make_data(config, k_data)
+    params0 = net.init(k_init)
+    x, t = data.train_inputs, data.train_targets
+    n = int(x.shape[0])
+    key_data = jax.random.key_data(k_run)
+
+    if config.method == "pmm":
+        obs = observable_factors(kind, t, net.num_outputs)
+        state0: dict[str, Any] = {"params": params0, "key": key_data}
+
+        def step(state: dict[str, Any], xs: Array, ts: Array) -> dict[str, Any]:
+            del ts  # PMM propagates the fidelity observables made from the targets above
+            st, idx = _batch(state, n, config.batch)
+            xb, ob = (xs, obs) if idx is None else (xs[idx], obs[idx])
+            return {**st, "params": update(st["params"], xb, ob)[0]}
+
+        def to_params(state: dict[str, Any]) -> NetworkParams:
+            return state["params"]
+
+    else:
+        theta0 = grad_mod.flatten_angles(net, params0)
+        opt = grad_mod.make_optimizer(grad_mod.GradientConfig(config.method, config.learning_rate))  # type: ignore[arg-type]
+        state0 = {"theta": theta0, "opt": opt.init(theta0), "key": key_data}
+
+        def step(state: dict[str, Any], xs: Array, ts: Array) -> dict[str, Any]:
+            st, idx = _batch(state, n, config.batch)
+            xb, tb = (xs, ts) if idx is None else (xs[idx], ts[idx])
+            theta, opt_state, _ = update(st["theta"], st["opt"], params0, xb, tb)
+            return {**st, "theta": theta, "opt": opt_state}
+
+        def to_params(state: dict[str, Any]) -> NetworkParams:
+            return grad_mod.unflatten_angles(net, params0, state["theta"])
+
+    return Problem(config, net, data, kind, params0, k_run, step, state0, to_params, _evaluator(kind, fids, data))
+
+
+# ----------------------------------------------------------------------------------------------- on disk
+
+
+def params_to_arrays(params: NetworkParams) -> dict[str, np.ndarray]:
+    """Flat ``{"layer{l}.perceptron{j}.{leaf}": array}`` of a parameter pytree (for ``np.savez``)."""
+    out: dict[str, np.ndarray] = {}
+    for l, row in enumerate(params):
+        for j, p in enumerate(row):
+            for name, leaf in p.items():
+                if isinstance(leaf, (tuple, list)):
+                    for i, a in enumerate(leaf):
+                        out[f"layer{l}.perceptron{j}.{name}{i}"] = np.asarray(a)
+                else:
+                    out[f"layer{l}.perceptron{j}.{name}"] = np.asarray(leaf)
+    return out
+
+
+def save_params(path: Path, params: NetworkParams) -> None:
+    """Write ``params`` to an ``.npz`` (keys of :func:`params_to_arrays`; loads with ``allow_pickle=False``)."""
+    with open(path, "wb") as fh:
+        np.savez(fh, **params_to_arrays(params))  # type: ignore[arg-type]
+
+
+def load_params(path: Path, template: NetworkParams) -> NetworkParams:
+    """Read parameters saved by :func:`save_params` into the structure of ``template``."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    flat = params_to_arrays(template)
+    missing = sorted(set(flat) - set(arrays))
+    if missing:
+        raise ValueError(f"{path}: missing parameter arrays {missing[:5]}")
+    out = []
+    for l, row in enumerate(template):
+        new_row = []
+        for j, p in enumerate(row):
+            q: dict[str, Any] = {}
+            for name, leaf in p.items():
+                if isinstance(leaf, (tuple, list)):
+                    q[name] = tuple(jnp.asarray(arrays[f"layer{l}.perceptron{j}.{name}{i}"]) for i in range(len(leaf)))
+                else:
+                    q[name] = jnp.asarray(arrays[f"layer{l}.perceptron{j}.{name}"])
+            new_row.append(q)
+        out.append(tuple(new_row))
+    return tuple(out)
+
+
+def _metric_names(kind: ObjectiveKind) -> list[str]:
+    names = ["cost", "train_fidelity", "test_fidelity"]
+    return names + (["train_accuracy", "test_accuracy"] if kind == "label" else [])
+
+
+def save_checkpoint(
+    path: Path, config: TrainConfig, step: int, state: dict[str, Any], rows: list[dict[str, float]], seconds: float
+) -> None:
+    """Atomically write the run state (pytree leaves, PRNG key, metrics, elapsed time) to ``path``."""
+    leaves = jax.tree.leaves(state)
+    names = list(rows[0]) if rows else []
+    arrays: dict[str, Any] = {f"state{i:04d}": np.asarray(a) for i, a in enumerate(leaves)}
+    arrays["step"] = np.asarray(step)
+    arrays["seconds"] = np.asarray(seconds)
+    arrays["metric_names"] = np.asarray(names, dtype=str)
+    arrays["metrics"] = np.asarray([[r[k] for k in names] for r in rows], dtype=np.float64)
+    arrays["config"] = np.asarray(json.dumps(config.to_dict(), sort_keys=True))
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(
+    path: Path, config: TrainConfig, template: dict[str, Any]
+) -> tuple[int, dict[str, Any], list[dict[str, float]], float]:
+    """``(step, state, metric rows, seconds)`` from ``path``; ValueError if it was made with another config.
+
+    Only ``steps`` (and ``checkpoint_every``) may differ, so that a finished run can be continued.
+    """
+    with np.load(path, allow_pickle=False) as z:
+        saved = json.loads(str(z["config"]))
+        mine = config.to_dict()
+        free = {"steps", "checkpoint_every"}
+        diff = sorted(k for k in set(saved) | set(mine) if k not in free and saved.get(k) != mine.get(k))
+        if diff:
+            detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
+            raise ValueError(f"{path}: cannot resume, the configuration differs ({detail})")
+        step = int(z["step"])
+        seconds = float(z["seconds"])
+        names = [str(s) for s in z["metric_names"]]
+        rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
+        leaves, treedef = jax.tree.flatten(template)
+        new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
+    return step, jax.tree.unflatten(treedef, new), rows, seconds
+
+
+def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
+    """CSV with a ``step`` column then the metrics (full float precision)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", *names])
+        for t, r in enumerate(rows):
+            w.writerow([t, *(repr(r[k]) for k in names)])
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of a CSV written by :func:`write_metrics` (without the ``step`` column)."""
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in r.items() if k != "step"} for r in csv.DictReader(fh)]
+
+
+# ----------------------------------------------------------------------------------------------- runs
+
+
+def summarise(config: TrainConfig, rows: list[dict[str, float]], seconds: float, net: Network) -> dict[str, Any]:
+    """The ``summary.json`` content: final metrics, ``steps``, ``seconds``, ``seed``, configuration, version."""
+    from dqnn import __version__
+
+    last = rows[-1]
+    out: dict[str, Any] = {
+        "train_fidelity": last["train_fidelity"],
+        "test_fidelity": last["test_fidelity"],
+        "cost": last["cost"],
+        "initial_cost": rows[0]["cost"],
+    }
+    for k in ("train_accuracy", "test_accuracy"):
+        if k in last:
+            out[k] = last[k]
+    out |= {
+        "steps": len(rows) - 1,
+        "seconds": seconds,
+        "seed": config.seed,
+        "config": config.to_dict(),
+        "learning_rate": config.learning_rate,
+        "network": net.describe(),
+        "dqnn_version": __version__,
+    }
+    return out
+
+
+def train(
+    config: TrainConfig,
+    out_dir: Path | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+    plot: bool = True,
+) -> TrainResult:
+    """Run (or, with ``resume``, continue from ``out_dir/checkpoint.npz``) the training of ``config``.
+
+    With ``out_dir``: checkpoints every ``checkpoint_every`` steps, then ``metrics.csv``, ``params.npz``,
+    ``summary.json`` and (``plot``) ``training.png``. ``progress(step, steps, row)`` is called after each step.
+    """
+    t0 = time.perf_counter()
+    prob = prepare(config)
+    state = prob.state0
+    rows: list[dict[str, float]] = []
+    start, spent = 0, 0.0
+    ckpt = None if out_dir is None else Path(out_dir) / CHECKPOINT
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    if resume and ckpt is not None and ckpt.exists():
+        start, state, rows, spent = load_checkpoint(ckpt, config, prob.state0)
+        if start > config.steps:
+            raise ValueError(f"{ckpt}: checkpoint is at step {start}, beyond steps={config.steps}")
+    if not rows:
+        rows.append(prob.evaluate(prob.to_params(state)))
+    if progress is not None:
+        progress(start, config.steps, rows[-1])
+    x, t = prob.data.train_inputs, prob.data.train_targets
+    for s in range(start + 1, config.steps + 1):
+        state = prob.step(state, x, t)
+        rows.append(prob.evaluate(prob.to_params(state)))
+        if progress is not None:
+            progress(s, config.steps, rows[-1])
+        if ckpt is not None and (s % config.checkpoint_every == 0 or s == config.steps):
+            save_checkpoint(ckpt, config, s, state, rows, spent + time.perf_counter() - t0)
+            write_metrics(ckpt.parent / "metrics.csv", rows)
+    seconds = spent + time.perf_counter() - t0
+    params = prob.to_params(state)
+    summary = summarise(config, rows, seconds, prob.net)
+    if out_dir is not None:
+        out = Path(out_dir)
+        write_metrics(out / "metrics.csv", rows)
+        save_params(out / "params.npz", params)
+        if plot:
+            from dqnn.training.plots import training_curve
+
+            summary["plots"] = [str(training_curve(rows, out / "training.png", title=_title(config)))]
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    return TrainResult(rows, params, summary, prob.net)
+
+
+def _title(config: TrainConfig) -> str:
+    extra = f", noise {config.noise:g}" if config.task == "noisy-unitary" else ""
+    return f"{config.task} {list(config.widths)} {config.method}, N={config.pairs}{extra}, seed {config.seed}"
+
+
+def sweep(
+    config: TrainConfig,
+    pairs: list[int],
+    noise: list[float] | None = None,
+    out_dir: Path | None = None,
+    resume: bool = False,
+    progress: Callable[[str], Progress] | None = None,
+) -> dict[str, Any]:
+    """Train ``config`` for every ``N`` in ``pairs`` (and every noise fraction), each in ``out_dir/<run>``.
+
+    Returns (and writes as ``out_dir/summary.json``) the curves: ``pairs``, ``noise``, ``train_fidelity``,
+    ``test_fidelity`` (one entry per run, in order), plus ``generalisation.png`` when ``out_dir`` is given.
+    """
+    noise = [config.noise] if noise is None else noise
+    runs: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for f in noise:
+        for n in pairs:
+            cfg = dataclasses.replace(config, pairs=n, noise=f)
+            name = f"pairs-{n}" + (f"_noise-{f:g}" if len(noise) > 1 else "")
+            sub = None if out_dir is None else Path(out_dir) / name
+            res = train(cfg, sub, resume=resume, progress=None if progress is None else progress(name))
+            runs.append({"name": name, "pairs": n, "noise": f} | {k: res.summary[k] for k in _final_keys(res)})
+    summary: dict[str, Any] = {
+        "runs": runs,
+        "pairs": [r["pairs"] for r in runs],
+        "noise": [r["noise"] for r in runs],
+        "train_fidelity": [r["train_fidelity"] for r in runs],
+        "test_fidelity": [r["test_fidelity"] for r in runs],
+        "seconds": time.perf_counter() - t0,
+        "seed": config.seed,
+        "config": config.to_dict(),
+    }
+    if out_dir is not None:
+        from dqnn import __version__
+        from dqnn.training.plots import sweep_curve
+
+        summary["dqnn_version"] = __version__
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        plots = []
+        if len(pairs) > 1:
+            plots.append(sweep_curve(runs, "pairs", out / "generalisation.png", _title(config).split(", N=")[0]))
+        if len(noise) > 1:
+            plots.append(sweep_curve(runs, "noise", out / "noise.png", _title(config).split(", N=")[0]))
+        summary["plots"] = [str(p) for p in plots]
+        (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    return summary
+
+
+def _final_keys(res: TrainResult) -> list[str]:
+    keys = ["train_fidelity", "test_fidelity", "train_accuracy", "test_accuracy", "steps", "seconds"]
+    return [k for k in keys if k in res.summary]

@@ -1,0 +1,331 @@
+r"""Parameter-matrix multiplication (Eq. 13; Beer et al., Nat. Commun. 11, 808 (2020)).
+
+Every trainable perceptron (family :class:`~dqnn.families.HaarUnitary`) is updated at once by
+
+.. math::  V_j^l \to e^{i \varepsilon K_j^l} V_j^l ,                                            (P1)
+
+with the closed-form parameter matrix of Beer et al. Derivation (conventions: :mod:`dqnn`).
+
+Objective. The fidelity ``F = (1/N) sum_x Tr[Pi_x rho_x^out]`` of the fidelity observables ``Pi_x`` of
+:mod:`dqnn.training.objective` (``Pi_x = |phi_x><phi_x|`` for the global cost of Eq. 3); the cost is
+``C = 1 - F``.
+
+Two adjacent layers. Layer ``l -> l+1`` acts on the register ``l (x) l+1`` (layer ``l`` first). With
+perceptrons ``V_1 .. V_M`` of the layer (in order, each embedded on its wires) and ``U^l = V_M ... V_1``,
+
+.. math::  \rho^{l+1} = \mathcal{E}^l(\rho^l) = \mathrm{Tr}_l[U^l (\rho^l \otimes |0\rangle\langle 0|) U^{l\dagger}],
+           \qquad \mathcal{E}^{l\dagger}(Y) = \langle 0|_{l+1} U^{l\dagger} (1_l \otimes Y) U^l |0\rangle_{l+1}.
+
+Forward and backward states of perceptron ``j`` of layer ``l`` and pair ``x``:
+
+.. math::  A_x = V_j \cdots V_1 (\rho_x^l \otimes |0\rangle\langle 0|) V_1^\dagger \cdots V_j^\dagger ,    (P2)
+
+.. math::  B_x = V_{j+1}^\dagger \cdots V_M^\dagger (1_l \otimes \sigma_x^{l+1}) V_M \cdots V_{j+1},
+           \qquad \sigma_x^{L} = \Pi_x,\ \ \sigma_x^{l} = \mathcal{E}^{l\dagger}(\sigma_x^{l+1}),          (P3)
+
+so that ``Tr[Pi_x rho_x^out] = Tr[A_x B_x]`` for every ``j``. Replacing ``V_j`` by ``e^{i eps K} V_j``
+(``K`` Hermitian on the perceptron's wires) maps ``A_x -> e^{i eps K} A_x e^{-i eps K}``, hence
+
+.. math::  \frac{dF}{d\varepsilon}\Big|_0 = \frac1N \sum_x \mathrm{Tr}\big[K\, i[A_x, B_x]\big]
+           = \mathrm{Tr}[K G_j^l], \qquad
+           G_j^l = \frac{i}{N} \sum_x \mathrm{Tr}_{\mathrm{rest}} [A_x, B_x]                        (P4)
+
+(``Tr_rest``: partial trace over every qubit of the register the perceptron does not touch; ``G`` is
+Hermitian). Beer et al. maximise ``dF/d eps`` over ``K = sum_a k_a sigma^a`` (Pauli strings on the
+perceptron's wires) with a Lagrange multiplier ``lambda = 1/eta`` on ``sum_a k_a^2``, which gives
+``K`` parallel to ``G``. With their prefactor (``m`` = number of input qubits of the perceptron, the
+width ``m_{l-1}`` of the previous layer for their global perceptrons):
+
+.. math::  K_j^l = \frac{\eta\, 2^{m}}{2N}\, i \sum_x \mathrm{Tr}_{\mathrm{rest}}[A_x, B_x]
+           = \frac{\eta\, 2^{m}}{2}\, G_j^l .                                                   (P5)
+
+When all perceptrons move together, ``dC/d eps = -sum_{l,j} (eta 2^m / 2) Tr[(G_j^l)^2] <= 0``: a small
+step never increases the cost to first order (tests check this against ``jax.jvp`` and check ``G``
+against a gradient obtained by automatic differentiation, :func:`generators_autodiff`).
+
+Implementation. Two adjacent layers at a time (``widths[l] + widths[l+1]`` qubits, register dimension
+``d``). The forward states are kept as factors ``A_j = Psi_j Psi_j^dagger`` (rank axis at most ``d``,
+compressed by a QR decomposition when tracing makes it larger). Since ``V_M .. V_{j+1} Psi_j = Psi_M``,
+
+.. math::  B_j \Psi_j = V_{j+1}^\dagger \cdots V_M^\dagger (1_l \otimes \sigma^{l+1}) \Psi_M ,
+
+so one backward sweep of ``V^dagger`` gates gives every ``B_j Psi_j`` and
+``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)``; no ``d x d`` matrix is formed. The adjoint
+channel ``sigma^l = E^dagger(sigma^{l+1})`` (not needed for ``l = 0``) is propagated in factored form too.
+Gates act as ``tensordot`` on the register's qubit axes. Non-Haar perceptrons (Fixed, Circuit) take part
+in both passes through their ``matrix(params)`` and are not updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+
+from dqnn._jax import Array
+from dqnn.families import HaarUnitary
+from dqnn.network import Network, NetworkParams, Perceptron
+
+#: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
+Generators = tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class PMMConfig:
+    """Step size ``eps`` and learning rate ``eta`` of (P1) and (P5); only their product sets the step."""
+
+    eps: float = 0.1
+    eta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.eps > 0 or not self.eta > 0:
+            raise ValueError(f"PMMConfig: eps={self.eps} and eta={self.eta} must be > 0")
+
+
+def trainable(p: Perceptron) -> bool:
+    """Whether parameter-matrix multiplication updates this perceptron (its family is HaarUnitary)."""
+    return isinstance(p.unitary, HaarUnitary)
+
+
+def check_trainable(net: Network) -> None:
+    """ValueError unless the network has at least one :class:`~dqnn.families.HaarUnitary` perceptron."""
+    if not any(trainable(p) for layer in net.layers for p in layer):
+        raise ValueError("parameter-matrix multiplication: the network has no HaarUnitary perceptron to train")
+
+
+def _wires(net: Network, l: int, p: Perceptron) -> list[int]:
+    n_in = net.widths[l]
+    return list(p.inputs) + [n_in + q for q in p.outputs]
+
+
+def _left(u: Array, wires: Sequence[int], t: Array) -> Array:
+    """Apply ``u`` (2**g, 2**g) on the tensor axes ``wires`` of ``t`` (shape (2,)*k)."""
+    g = len(wires)
+    ut = jnp.reshape(u, (2,) * (2 * g))
+    t = jnp.tensordot(ut, t, axes=(list(range(g, 2 * g)), list(wires)))
+    return jnp.moveaxis(t, list(range(g)), list(wires))
+
+
+def factor_psd(m: Array) -> Array:
+    """A factor ``F`` (d, d) with ``F F^dagger = m`` of a positive semidefinite ``m`` (d, d), via ``eigh``."""
+    w, v = jnp.linalg.eigh(0.5 * (m + m.conj().T))
+    return v * jnp.sqrt(jnp.clip(w, 0.0))[None, :]
+
+
+def _compress(f: Array) -> Array:
+    """``f`` (d, r), or a (d, d) factor ``R^dagger`` of ``f f^dagger`` (QR of ``f^dagger``) when ``r > d``."""
+    d, r = f.shape
+    if r <= d:
+        return f
+    return jnp.linalg.qr(f.conj().T, mode="r").conj().T
+
+
+def _wire_rows(t: Array, wires: Sequence[int], n: int) -> Array:
+    """A (2,)*n + (r,) tensor as a (2**len(wires), rest) matrix with the ``wires`` axes as rows."""
+    rest = [q for q in range(n) if q not in wires]
+    return jnp.reshape(jnp.transpose(t, list(wires) + rest + [n]), (2 ** len(wires), -1))
+
+
+def _pair_generators(
+    net: Network, mats: tuple[tuple[Array, ...], ...], rho_in: Array, obs: Array
+) -> tuple[Array, tuple[tuple[Array | None, ...], ...]]:
+    """For one pair: ``Tr[Pi rho_out]`` and ``Tr_rest(i [A, B])`` (P2-P4) for every trainable perceptron.
+
+    ``rho_in = P P^dagger`` and ``Pi = S S^dagger`` come as factors ``P`` (d_in, r), ``S`` (d_out, k). The
+    forward states ``A_j = Psi_j Psi_j^dagger`` are kept factored, and ``B_j Psi_j`` is obtained by propagating
+    ``(1 (x) sigma) Psi_M`` backwards through ``V_M^dagger .. V_{j+1}^dagger``, so
+    ``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)`` costs ``O(d 2**w r)`` and no ``d x d`` matrix is formed.
+    """
+    forward: list[list[Array]] = []  # forward[l][j]: Psi of (P2) as a (2,)*n + (r,) tensor
+    f = rho_in
+    for l, layer in enumerate(net.layers):
+        n_in, n_out = net.widths[l], net.widths[l + 1]
+        n = n_in + n_out
+        zero = jnp.zeros((2**n_out, 1), dtype=jnp.complex128).at[0, 0].set(1.0)
+        psi = jnp.kron(f, zero)
+        t = jnp.reshape(psi, (2,) * n + (psi.shape[1],))
+        states_l = []
+        for j, p in enumerate(layer):
+            t = _left(mats[l][j], _wires(net, l, p), t)
+            states_l.append(t)
+        forward.append(states_l)
+        r = t.shape[-1]
+        f = _compress(jnp.reshape(jnp.transpose(jnp.reshape(t, (2**n_in, 2**n_out, r)), (1, 0, 2)), (2**n_out, -1)))
+    fid = jnp.sum(jnp.abs(obs.conj().T @ f) ** 2)
+    s = obs
+    gens: list[tuple[Array | None, ...]] = [() for _ in net.layers]
+    for l in reversed(range(net.depth)):
+        layer = net.layers[l]
+        n_in, n_out = net.widths[l], net.widths[l + 1]
+        n = n_in + n_out
+        # C_M = (1 (x) sigma) Psi_M, then C_{j-1} = V_j^dagger C_j: C_j = B_j Psi_j of (P3) (B_j is never formed)
+        last = forward[l][-1]
+        psi = jnp.reshape(last, (2**n_in, 2**n_out, -1))
+        c = jnp.reshape(jnp.einsum("bk,ck,acr->abr", s, s.conj(), psi), last.shape)
+        row: list[Array | None] = [None] * len(layer)
+        for j in reversed(range(len(layer))):
+            p = layer[j]
+            w = _wires(net, l, p)
+            if trainable(p):
+                x = _wire_rows(forward[l][j], w, n) @ _wire_rows(c, w, n).conj().T  # Tr_rest(A_j B_j)
+                row[j] = 1j * (x - x.conj().T)
+            c = _left(mats[l][j].conj().T, w, c)
+        gens[l] = tuple(row)
+        if l == 0:
+            break
+        # sigma^l = <0|_{l+1} U^dagger (1 (x) S S^dagger) U |0>_{l+1} = S' S'^dagger with S' from Phi = 1 (x) S
+        phi = jnp.kron(jnp.eye(2**n_in, dtype=jnp.complex128), s)
+        u = jnp.reshape(phi, (2,) * n + (phi.shape[1],))
+        for j in reversed(range(len(layer))):
+            u = _left(mats[l][j].conj().T, _wires(net, l, layer[j]), u)
+        s = _compress(jnp.reshape(u, (2**n_in, 2**n_out, -1))[:, 0, :])
+    return fid, tuple(gens)
+
+
+def _matrices(net: Network, params: NetworkParams) -> tuple[tuple[Array, ...], ...]:
+    return tuple(
+        tuple(p.unitary.matrix(params[l][j]) for j, p in enumerate(layer)) for l, layer in enumerate(net.layers)
+    )
+
+
+def _input_factors(inputs: Array) -> Array:
+    """``(N, d, r)`` factors ``P`` (``rho = P P^dagger``) of ``(N, d)`` vectors (r = 1) or ``(N, d, d)`` matrices."""
+    x = jnp.asarray(inputs, dtype=jnp.complex128)
+    if x.ndim == 2:
+        return x[:, :, None]
+    if x.ndim == 3:
+        return jax.vmap(factor_psd)(x)
+    raise ValueError(f"PMM: inputs must be (N, d) vectors or (N, d, d) density matrices, got shape {x.shape}")
+
+
+def _from_factors(net: Network, params: NetworkParams, facs: Array, obs_factors: Array) -> tuple[Array, Generators]:
+    obs = jnp.asarray(obs_factors, dtype=jnp.complex128)
+    if obs.ndim != 3 or obs.shape[:2] != (facs.shape[0], 2**net.num_outputs):
+        raise ValueError(
+            f"PMM: observable factors must have shape ({facs.shape[0]}, {2**net.num_outputs}, k), got {obs.shape}"
+        )
+    mats = _matrices(net, params)
+    fids, gens = jax.vmap(lambda r, o: _pair_generators(net, mats, r, o))(facs, obs)
+    mean = jax.tree.map(lambda g: jnp.mean(g, axis=0), gens)
+    return jnp.mean(fids), mean
+
+
+def fidelity_and_generators(
+    net: Network, params: NetworkParams, inputs: Array, obs_factors: Array
+) -> tuple[Array, Generators]:
+    """``F = mean_x Tr[Pi_x rho_x]`` and ``G[l][j]`` of (P4) (``None`` for untrained perceptrons).
+
+    ``inputs``: (N, 2**n_in) vectors or (N, 2**n_in, 2**n_in) matrices; ``obs_factors``: (N, 2**n_out, k)
+    factors ``S_x`` of the fidelity observables ``Pi_x = S_x S_x^dagger``
+    (:func:`dqnn.training.objective.observable_factors`).
+    """
+    return _from_factors(net, params, _input_factors(inputs), obs_factors)
+
+
+def beer_generators(net: Network, params: NetworkParams, inputs: Array, obs_factors: Array, eta: float) -> Generators:
+    """The parameter matrices ``K[l][j] = (eta 2**m / 2) G[l][j]`` of (P5), ``m`` = the perceptron's input count."""
+    _, gens = fidelity_and_generators(net, params, inputs, obs_factors)
+    return scale_generators(net, gens, eta)
+
+
+def scale_generators(net: Network, gens: Generators, eta: float) -> Generators:
+    """Apply Beer's prefactor ``eta 2**m / 2`` to each ``G`` (``None`` entries kept)."""
+    return tuple(
+        tuple(None if g is None else (eta * 2 ** len(p.inputs) / 2) * g for p, g in zip(layer, row, strict=True))
+        for layer, row in zip(net.layers, gens, strict=True)
+    )
+
+
+def apply_generators(net: Network, params: NetworkParams, ks: Generators, eps: Array | float) -> NetworkParams:
+    """(P1): ``u -> expm(i eps K) u`` for every trainable perceptron (``jax.scipy.linalg.expm``)."""
+    out = []
+    for l, layer in enumerate(net.layers):
+        row = []
+        for j, _p in enumerate(layer):
+            k = ks[l][j]
+            if k is None:
+                row.append(params[l][j])
+            else:
+                u = params[l][j]["u"]
+                row.append({**params[l][j], "u": jsl.expm(1j * eps * k) @ u})
+        out.append(tuple(row))
+    return tuple(out)
+
+
+def _step(
+    net: Network, params: NetworkParams, facs: Array, obs_factors: Array, config: PMMConfig
+) -> tuple[NetworkParams, Array]:
+    fid, gens = _from_factors(net, params, facs, obs_factors)
+    ks = scale_generators(net, gens, config.eta)
+    return apply_generators(net, params, ks, config.eps), 1.0 - fid
+
+
+def pmm_update(
+    net: Network, params: NetworkParams, inputs: Array, obs_factors: Array, config: PMMConfig
+) -> tuple[NetworkParams, Array]:
+    """One step (P1) of every trainable perceptron at once; returns ``(new params, cost before the step)``.
+
+    ``inputs`` and ``obs_factors`` as in :func:`fidelity_and_generators`.
+    """
+    return _step(net, params, _input_factors(inputs), obs_factors, config)
+
+
+def make_pmm_update(
+    net: Network, config: PMMConfig
+) -> Callable[[NetworkParams, Array, Array], tuple[NetworkParams, Array]]:
+    """:func:`pmm_update` for a fixed network and configuration, jitted.
+
+    Density-matrix inputs are factored (``eigh``) in a separate jitted call before the step, so the step
+    itself holds only factors.
+    """
+    check_trainable(net)
+    core = jax.jit(lambda params, facs, obs: _step(net, params, facs, obs, config))
+    factor = jax.jit(_input_factors)
+
+    def update(params: NetworkParams, inputs: Array, obs_factors: Array) -> tuple[NetworkParams, Array]:
+        return core(params, factor(inputs), obs_factors)
+
+    return update
+
+
+def generators_autodiff(cost_fn: Callable[[NetworkParams], Array], net: Network, params: NetworkParams) -> Generators:
+    """``G[l][j]`` with ``dC/d eps = -Tr[K G]`` along ``u -> expm(i eps K) u``, from ``jax.grad`` of any cost.
+
+    For a real ``C(u)``, ``dC = 2 Re Tr[D^T du]`` with ``D = dC/du`` (Wirtinger; for real ``C`` ``jax.grad``
+    returns ``2 D``). With ``du = i K u``: ``dC = Tr[K i (X - X^dagger)]``, ``X = u D^T``, so
+    ``G = -i (X - X^dagger)`` for the fidelity ``F = 1 - C``. A reference for (P4), independent of it.
+    """
+    grads = jax.grad(lambda p: jnp.real(cost_fn(p)))(params)
+    out = []
+    for l, layer in enumerate(net.layers):
+        row: list[Array | None] = []
+        for j, p in enumerate(layer):
+            if not trainable(p):
+                row.append(None)
+                continue
+            u = params[l][j]["u"]
+            d = grads[l][j]["u"] / 2
+            x = u @ d.T
+            row.append(-1j * (x - x.conj().T))
+        out.append(tuple(row))
+    return tuple(out)
+
+
+__all__ = [
+    "Generators",
+    "PMMConfig",
+    "apply_generators",
+    "beer_generators",
+    "check_trainable",
+    "factor_psd",
+    "fidelity_and_generators",
+    "generators_autodiff",
+    "make_pmm_update",
+    "pmm_update",
+    "scale_generators",
+    "trainable",
+]

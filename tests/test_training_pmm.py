@@ -1,0 +1,148 @@
+"""Parameter-matrix multiplication: the closed-form K, first-order descent, and learning a unitary."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dqnn import architectures, datasets, gates, states
+from dqnn.families import HaarUnitary
+from dqnn.network import Network, Perceptron
+from dqnn.training import pmm
+from dqnn.training.loop import TrainConfig, train
+from dqnn.training.objective import fidelity_observables, objective, observable_factors
+
+
+def _setup(widths, kind="global", n_pairs=4, seed=0):
+    net = architectures.global_haar(widths)
+    params = net.init(jax.random.key(seed))
+    if kind == "label":
+        d, _ = datasets.ising_data(jax.random.key(seed + 1), widths[0], n_pairs, 0)
+        return net, params, d.train_inputs, d.train_targets
+    x = datasets.haar_states(jax.random.key(seed + 1), widths[0], n_pairs)
+    if kind == "local":
+        t = jnp.stack(
+            [
+                states.random_product_state(jax.random.fold_in(jax.random.key(9), i), widths[-1])[1]
+                for i in range(n_pairs)
+            ]
+        )
+    else:
+        t = datasets.haar_states(jax.random.key(seed + 2), widths[-1], n_pairs)
+    return net, params, x, t
+
+
+def _max_diff(a, b):
+    return max(float(jnp.max(jnp.abs(u - v))) for ra, rb in zip(a, b, strict=True) for u, v in zip(ra, rb, strict=True))
+
+
+CASES = [((2, 3, 2), "global"), ((2, 2, 2), "local"), ((2, 2, 3, 1), "label")]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{k}-{list(w)}" for w, k in CASES])
+def case(request):
+    """One network and data set with its closed-form and autodiff generators (jitted once per module)."""
+    widths, kind = request.param
+    net, params, x, t = _setup(widths, kind)
+    obs = observable_factors(kind, t, net.num_outputs)
+
+    def cost(p):
+        return objective(net, p, kind, x, t)
+
+    fid, g = jax.jit(lambda p: pmm.fidelity_and_generators(net, p, x, obs))(params)
+    g_ad = jax.jit(lambda q: pmm.generators_autodiff(cost, net, q))(params)
+    ks = pmm.scale_generators(net, g, eta=1.0)
+
+    @jax.jit
+    def cost_along(s):
+        return cost(pmm.apply_generators(net, params, ks, s))
+
+    return {"net": net, "fid": fid, "g": g, "g_ad": g_ad, "ks": ks, "cost_along": cost_along}
+
+
+def test_closed_form_generators_equal_autodiff(case):
+    assert abs(float(case["fid"]) - (1 - float(case["cost_along"](0.0)))) < 1e-12
+    assert _max_diff(case["g"], case["g_ad"]) < 1e-10
+    net = case["net"]
+    for l, (rg, rk) in enumerate(zip(case["g"], case["ks"], strict=True)):
+        for gj, kj in zip(rg, rk, strict=True):
+            np.testing.assert_allclose(gj, np.asarray(gj).conj().T, atol=1e-14)  # Hermitian
+            np.testing.assert_allclose(kj, 2 ** net.widths[l] / 2 * gj, atol=1e-15)  # Beer's eta 2^m / 2, eta = 1
+
+
+def test_step_direction_is_descent_and_matches_jvp(case):
+    cost_along, ks, g = case["cost_along"], case["ks"], case["g"]
+    c0, slope = jax.jit(lambda s: jax.jvp(cost_along, (s,), (1.0,)))(0.0)
+    predicted = -sum(
+        float(jnp.real(jnp.trace(k @ gg))) for rk, rg in zip(ks, g, strict=True) for k, gg in zip(rk, rg, strict=True)
+    )
+    assert abs(float(slope) - predicted) < 1e-8
+    assert predicted < 0
+    fd = (float(cost_along(1e-5)) - float(cost_along(-1e-5))) / 2e-5
+    assert abs(fd - predicted) < 1e-7
+    assert float(cost_along(1e-3)) < float(c0)  # a small step lowers the cost
+
+
+def test_mixed_inputs_and_fixed_perceptrons():
+    """Density-matrix inputs and a Fixed perceptron in the layer: still the autodiff gradient."""
+    key = jax.random.key(4)
+    fixed = np.asarray(gates.haar_unitary(jax.random.key(8), 8))
+    net = Network(
+        [2, 2],
+        [
+            [
+                Perceptron([0, 1], [0], HaarUnitary(3)),
+                Perceptron([0, 1], [1], fixed),
+                Perceptron([1], [0], HaarUnitary(2)),
+            ]
+        ],
+    )
+    params = net.init(key)
+    x = jnp.stack([states.random_density_matrix(jax.random.fold_in(key, i), 2) for i in range(3)])
+    t = datasets.haar_states(jax.random.key(1), 2, 3)
+    obs = observable_factors("global", t, 2)
+    fid, g = jax.jit(lambda p: pmm.fidelity_and_generators(net, p, x, obs))(params)
+    assert g[0][1] is None
+    cost = jax.jit(lambda p: objective(net, p, "global", x, t))
+    assert abs(float(fid) - (1 - float(cost(params)))) < 1e-12
+    g_ad = jax.jit(lambda q: pmm.generators_autodiff(cost, net, q))(params)
+    assert float(jnp.max(jnp.abs(g[0][0] - g_ad[0][0]))) < 1e-10
+    assert float(jnp.max(jnp.abs(g[0][2] - g_ad[0][2]))) < 1e-10
+    new, c = pmm.make_pmm_update(net, pmm.PMMConfig(eps=0.1))(params, x, obs)  # factors mixed inputs first
+    assert abs(float(c) - (1 - float(fid))) < 1e-12
+    assert float(cost(new)) < float(cost(params))
+    assert new[0][1] == params[0][1] == {}  # the Fixed perceptron is not trained
+
+
+def test_observable_factors_match_observables():
+    for kind, widths in (("global", (2, 2)), ("local", (2, 3)), ("label", (3, 2))):
+        _, _, _, t = _setup(widths, kind, n_pairs=3)
+        s = observable_factors(kind, t, widths[-1])
+        np.testing.assert_allclose(
+            jnp.einsum("nik,njk->nij", s, s.conj()), fidelity_observables(kind, t, widths[-1]), atol=1e-12
+        )
+
+
+def test_no_trainable_perceptron_is_an_error():
+    with pytest.raises(ValueError, match="HaarUnitary"):
+        pmm.make_pmm_update(architectures.fig3a(2), pmm.PMMConfig())
+    with pytest.raises(ValueError, match="eps"):
+        pmm.PMMConfig(eps=0.0)
+
+
+def test_pmm_learns_a_random_unitary_to_high_test_fidelity():
+    res = train(TrainConfig(task="unitary", widths=(2, 3, 2), method="pmm", pairs=8, test_pairs=16, steps=250, seed=0))
+    costs = [r["cost"] for r in res.metrics]
+    assert costs[-1] < 1e-4 < costs[0]
+    assert res.summary["test_fidelity"] > 0.99
+    for row in res.params:
+        for p in row:
+            assert gates.unitarity_error(np.asarray(p["u"])) < 1e-10  # expm(i eps K) keeps V unitary
+
+
+def test_pmm_classifies_ising_phases():
+    res = train(TrainConfig(task="ising", widths=(4, 1), method="pmm", pairs=20, test_pairs=40, steps=60, seed=1))
+    assert res.summary["train_accuracy"] >= 0.85
+    assert res.summary["test_accuracy"] >= 0.8  # chance is about 0.5
