@@ -397,22 +397,11 @@ def sample_gradients(
     samples: int,
     seed: int = 0,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    chunk: int | None = None,
 ) -> np.ndarray:
     """``samples`` gradients (S,) for a local-cost point, seeded as :func:`dqnn.trainability.sample_gradients`."""
-    if samples < 1:
-        raise ValueError(f"sample_gradients: samples must be >= 1, got {samples}")
-    keys = jax.random.split(spec.key(seed), samples)
-    c = chunk if chunk is not None else chunk_size(spec, samples, memory_budget)
-    fn = gradient_sampler(spec)
-    out = np.empty(samples)
-    for s in range(0, samples, c):
-        part = keys[s : s + c]
-        m = part.shape[0]
-        if m < c:
-            part = jnp.concatenate([part, keys[: c - m]])
-        out[s : s + m] = np.asarray(fn(part))[:m]
-    return out
+    from dqnn import trainability
+
+    return trainability.sample_gradients(spec, samples, seed, "autodiff", memory_budget, engine="lightcone")
 
 
 __all__ = [

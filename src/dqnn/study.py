@@ -67,6 +67,8 @@ class StudyConfig:
     seed: int = 0
     method: Method = "autodiff"
     exact: bool = False
+    dask: bool = False  # run the points as tasks on Dask (dqnn.distributed)
+    scheduler: str | None = None  # address of an existing Dask scheduler (None: a LocalCluster)
 
     def specs(self) -> list[PointSpec]:
         """The points of the study."""
@@ -136,13 +138,13 @@ def run_study(
     sampled: list[dict[str, Any]] = []
     if cfg.samples > 0:
         sweep_cfg = SweepConfig(cfg.samples, cfg.seed, cfg.method, exact=False)
-        sampled = run_sweep(
-            specs,
-            sweep_cfg,
-            store,
-            on_point=None if on_point is None else (lambda s, d, r: on_point(d, r)),
-            progress=progress,
-        )
+        cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
+        if cfg.dask or cfg.scheduler:
+            from dqnn.distributed import run_sweep_distributed
+
+            sampled = run_sweep_distributed(specs, sweep_cfg, store, scheduler=cfg.scheduler, on_point=cb)
+        else:
+            sampled = run_sweep(specs, sweep_cfg, store, on_point=cb, progress=progress)
     exact: list[dict[str, Any]] = []
     if cfg.exact:
         for spec in specs:

@@ -140,6 +140,16 @@ def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMOR
     return int(max(1, min(samples, memory_budget // per, MAX_CHUNK)))
 
 
+Engine = Literal["auto", "full", "lightcone"]
+
+
+def uses_lightcone(spec: PointSpec, method: Method, engine: Engine) -> bool:
+    """Whether ``engine`` (``"auto"``: local costs of fig3a/fig3b with autodiff) picks the light-cone sampler."""
+    if engine == "auto":
+        return spec.cost == "local" and spec.arch in ("fig3a", "fig3b") and method == "autodiff"
+    return engine == "lightcone"
+
+
 def sample_gradients(
     spec: PointSpec,
     samples: int,
@@ -147,16 +157,25 @@ def sample_gradients(
     method: Method = "autodiff",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Callable[[int], None] | None = None,
+    engine: Engine = "auto",
 ) -> np.ndarray:
     """``samples`` gradients (S,) at independent random initialisations, seeded and chunked.
 
+    ``engine="lightcone"`` evaluates each local term of Eq. (4) on its backward light cone only
+    (:mod:`dqnn.lightcone`; same keys, same samples); ``"auto"`` uses it where it applies.
     ``progress(k)`` is called after each chunk with the number of samples done so far.
     """
     if samples < 1:
         raise ValueError(f"sample_gradients: samples must be >= 1, got {samples}")
     keys = jax.random.split(spec.key(seed), samples)
-    c = chunk_size(spec, samples, memory_budget)
-    fn = gradient_sampler(spec, method)
+    if uses_lightcone(spec, method, engine):
+        from dqnn import lightcone
+
+        c = lightcone.chunk_size(spec, samples, memory_budget)
+        fn = lightcone.gradient_sampler(spec)
+    else:
+        c = chunk_size(spec, samples, memory_budget)
+        fn = gradient_sampler(spec, method)
     out = np.empty(samples)
     for start in range(0, samples, c):
         chunk = keys[start : start + c]

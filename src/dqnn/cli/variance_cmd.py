@@ -57,6 +57,10 @@ def variance(
     method: Annotated[str, typer.Option(help="Gradient: autodiff or shift (parameter-shift rule).")] = "autodiff",
     exact: Annotated[bool, typer.Option("--exact", help="Also compute exact variances (dqnn.moments).")] = False,
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")] = Path("results/variance"),
+    dask: Annotated[bool, typer.Option("--dask", help="Run points as Dask tasks on a local cluster.")] = False,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler (implies --dask).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Measure Var[dC] against n (Eq. 6) with errors, fits and the paper's values; resumable."""
@@ -67,7 +71,7 @@ def variance(
             raise ValueError(f"--samples {samples}: need >= 2 samples, or 0 together with --exact")
         if 0 < samples < 2:
             raise ValueError(f"--samples {samples}: need at least 2 samples for a variance")
-        cfg = StudyConfig(arch, cost, tuple(parse_range(n)), layers, samples, seed, method, exact)  # type: ignore[arg-type]
+        cfg = StudyConfig(arch, cost, tuple(parse_range(n)), layers, samples, seed, method, exact, dask, scheduler)  # type: ignore[arg-type]
         specs = cfg.specs()
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")
