@@ -9,6 +9,7 @@ from dqnn.cli import (
     estimate_cmd,  # noqa: F401
     simulate_cmd,  # noqa: F401  (registers commands)
     train_cmd,  # noqa: F401
+    variance_cmd,  # noqa: F401
 )
 from dqnn.cli._app import app
 

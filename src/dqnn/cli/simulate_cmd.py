@@ -71,7 +71,7 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("results/demo"),
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
 ) -> None:
-    """Run the main job on a small default and write its report."""
+    """Simulate a small [2, 3, 2] network and print fidelities (make demo runs `dqnn reproduce --quick`)."""
     out.mkdir(parents=True, exist_ok=True)
     res = demo_simulation(seed)
     table = Table(title="[2, 3, 2] DQNN of Haar perceptrons")

@@ -63,7 +63,7 @@ def variance(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
-    """Measure Var[dC] against n (Eq. 6) with errors, fits and the paper's values; resumable."""
+    """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable."""
     try:
         if method not in ("autodiff", "shift"):
             raise ValueError(f"--method {method!r} is not 'autodiff' or 'shift'")
