@@ -108,5 +108,5 @@ def grad_param_shift(cost_fn: CostFn, params: NetworkParams, idx: AngleIndex) ->
 
 
 def angle_gradient(cost_fn: CostFn, params: NetworkParams) -> Any:
-    """The gradient with respect to every ``theta`` leaf (same structure as ``params``; other leaves zero)."""
+    """The gradient with respect to every leaf of ``params`` (same structure; angles and matrix leaves alike)."""
     return jax.grad(lambda p: jnp.real(cost_fn(p)))(params)

@@ -228,9 +228,10 @@ def variance_point(
     method: Method = "autodiff",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     progress: Callable[[int], None] | None = None,
+    engine: Engine = "auto",
 ) -> tuple[VariancePoint, np.ndarray]:
     """Sample one point and summarise it; returns the point and the raw gradients (S,)."""
     t0 = time.perf_counter()
-    g = sample_gradients(spec, samples, seed, method, memory_budget, progress)
+    g = sample_gradients(spec, samples, seed, method, memory_budget, progress, engine)
     exact = analytic.exact_variance(spec.arch, spec.cost, spec.n)
     return VariancePoint(spec, method, summarise(g), exact, time.perf_counter() - t0), g
