@@ -15,7 +15,7 @@ from rich.table import Table
 from dqnn import architectures, gates, spec, states
 from dqnn.cli._app import app
 from dqnn.network import Network
-from dqnn.simulate import output_state
+from dqnn.simulate import output_state, peak_stored_qubits
 
 console = Console(stderr=True)
 
@@ -62,7 +62,7 @@ def demo_simulation(seed: int) -> dict[str, float]:
         "purity": float(np.real(np.trace(rho @ rho))),
         "fidelity_with_input": float(states.fidelity_pure(rho, psi)),
         "fidelity_with_00": float(states.fidelity_pure(rho, states.zero_state(2))),
-        "fig3b_n8_peak_log2_entries": float(__import__("dqnn").simulate.peak_stored_qubits(architectures.fig3b(8, 4))),
+        "fig3b_n8_peak_log2_entries": float(peak_stored_qubits(architectures.fig3b(8, 4))),
     }
 
 
