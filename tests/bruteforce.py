@@ -13,14 +13,12 @@ from dqnn.network import Network
 
 def embed_full(u: np.ndarray, qubits: list[int], total: int) -> np.ndarray:
     """``u`` acting on global ``qubits`` (in that order) of ``total`` qubits, by permuting a kron product."""
-    k = len(qubits)
     rest = [q for q in range(total) if q not in qubits]
     big = np.kron(u, np.eye(2 ** len(rest)))
     order = qubits + rest  # tensor axis i <-> qubit order[i]
     t = big.reshape((2,) * (2 * total))
     perm = [order.index(q) for q in range(total)]
     t = t.transpose(perm + [total + p for p in perm])
-    del k
     return t.reshape(2**total, 2**total)
 
 

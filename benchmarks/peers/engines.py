@@ -63,6 +63,21 @@ def dqnn_hea(n: int, layers: int):  # type: ignore[no-untyped-def]
     return Network([n] * (2 * layers + 1), rows)
 
 
+def _keyed_runner(fn):  # type: ignore[no-untyped-def]
+    """Wrap a jitted ``keys (c,) -> gradients (c,)`` so each call draws fresh seeded keys (one batch per call)."""
+    import jax
+
+    base = jax.random.key(0)
+    counter = [0]
+
+    def run(thetas: np.ndarray) -> np.ndarray:
+        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
+        counter[0] += 1
+        return np.asarray(jax.block_until_ready(fn(keys)))
+
+    return run
+
+
 def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
     """dqnn: keys -> gradients (its own seeded initialisations; ``thetas`` only fix the batch size)."""
     import jax
@@ -86,21 +101,12 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int):  #
 
         fn = jax.jit(jax.vmap(one))
         c = min(samples, 64 if n <= 12 else 16)
-    base = jax.random.key(0)
-    counter = [0]
-
-    def run(thetas: np.ndarray) -> np.ndarray:
-        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
-        counter[0] += 1
-        return np.asarray(jax.block_until_ready(fn(keys)))
-
     del jnp
-    return run, c
+    return _keyed_runner(fn), c
 
 
 def dqnn_lightcone_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
     """dqnn with light cones (:mod:`dqnn.lightcone`): workload A, local cost only."""
-    import jax
 
     from dqnn import lightcone, trainability
 
@@ -108,15 +114,7 @@ def dqnn_lightcone_engine(workload: str, n: int, layers: int, cost: str, samples
         raise ValueError("dqnn-lc: light cones apply to the local cost of workload A only")
     spec = trainability.PointSpec("fig3a", "local", n, 1)
     fn = lightcone.gradient_sampler(spec)
-    base = jax.random.key(0)
-    counter = [0]
-
-    def run(thetas: np.ndarray) -> np.ndarray:
-        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
-        counter[0] += 1
-        return np.asarray(jax.block_until_ready(fn(keys)))
-
-    return run, min(samples, 256)
+    return _keyed_runner(fn), min(samples, 256)
 
 
 # ---------------------------------------------------------------------------------------- TensorCircuit

@@ -59,14 +59,12 @@ def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int,
 
 def embed(matrix: Array, wires: Sequence[int], num_qubits: int) -> Array:
     """The ``(2**num_qubits,)*2`` matrix of ``matrix`` acting on ``wires`` of ``num_qubits`` qubits."""
-    g = len(wires)
     rest = [q for q in range(num_qubits) if q not in wires]
     full = jnp.kron(jnp.asarray(matrix), jnp.eye(2 ** len(rest), dtype=jnp.complex128))
     order = list(wires) + rest  # axis i of `full` is qubit order[i]
     t = full.reshape((2,) * (2 * num_qubits))
     inv = [order.index(q) for q in range(num_qubits)]
     t = jnp.transpose(t, inv + [num_qubits + i for i in inv])
-    del g
     return t.reshape(2**num_qubits, 2**num_qubits)
 
 

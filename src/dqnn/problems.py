@@ -31,6 +31,15 @@ Arch = Literal["fig3a", "fig3b", "global"]
 ARCHES: tuple[str, ...] = ("fig3a", "fig3b", "global")
 
 
+def zero_pair(n: int, cost: CostKind) -> tuple[Array, Array]:
+    """Input and target ``|0...0>`` on ``n`` qubits, stacked: inputs (1, 2**n), targets (1, 2**n) for the
+    global cost or the single-qubit factors (1, n, 2) for the local cost."""
+    x = states.zero_state(n)[None]
+    if cost == "global":
+        return x, states.zero_state(n)[None]
+    return x, jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (1, n, 1))
+
+
 @dataclass(frozen=True)
 class GradientProblem:
     """One point of a trainability study: ``Var[d C / d theta_nu]`` over random initialisations."""
@@ -71,11 +80,8 @@ class GradientProblem:
         return idx
 
     def data(self) -> tuple[Array, Array]:
-        """One training pair, stacked: inputs (1, 2**n) and targets ((1, 2**n) global or (1, n, 2) local)."""
-        x = states.zero_state(self.n)[None]
-        if self.cost == "global":
-            return x, states.zero_state(self.n)[None]
-        return x, jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (1, self.n, 1))
+        """One training pair, stacked (see :func:`zero_pair`)."""
+        return zero_pair(self.n, self.cost)
 
     def label(self) -> str:
         """A short name such as ``fig3a-global-n4-L1``."""

@@ -27,7 +27,7 @@ from dqnn import analytic, architectures
 from dqnn.cost import CostKind, cost
 from dqnn.gradients import grad_autodiff, grad_param_shift
 from dqnn.network import Network, NetworkParams
-from dqnn.problems import GradientProblem
+from dqnn.problems import GradientProblem, zero_pair
 from dqnn.simulate import peak_stored_qubits
 from dqnn.statistics import GradientStats, summarise
 
@@ -72,7 +72,7 @@ class PointSpec:
 
     def data(self) -> tuple[Any, Any]:
         """Inputs and targets (input and target ``|0...0>``)."""
-        return GradientProblem("fig3a", self.n, 1, self.cost).data()
+        return zero_pair(self.n, self.cost)
 
     def key(self, seed: int) -> jax.Array:
         """The PRNG key of this point for a study seed (independent of chunking)."""
