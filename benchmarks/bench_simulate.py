@@ -3,7 +3,8 @@
 1. ``net.output`` and ``jax.grad`` of the global cost for a [n, n] network of global Haar perceptrons and for
    Fig. 3b (2 brick layers), n = 2..10: warm time per call, compile time, and the largest tensor the simulator
    holds (``peak_stored_qubits``: 2**peak complex128 amplitudes per factor).
-2. Gradient samples per second of the variance engine for Fig. 3a and Fig. 3b (log depth), n = 8, 12, 16.
+2. Gradient samples per second of the variance engine (the engine ``auto`` picks) for Fig. 3a and Fig. 3b
+   (log depth), n = 8, 12, 16.
 
 Usage: ``python benchmarks/bench_simulate.py [--max-n 10] [--samples 1000]``.
 """
@@ -20,7 +21,7 @@ import jax.numpy as jnp
 import dqnn
 from dqnn import architectures, states
 from dqnn.simulate import output_state, peak_stored_qubits
-from dqnn.trainability import PointSpec, gradient_sampler
+from dqnn.trainability import PointSpec, pick_engine, sampler
 
 
 def _time(fn, *args, repeat: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -60,16 +61,17 @@ def bench_simulator(max_n: int) -> None:
 
 
 def bench_samples(samples: int) -> None:
-    print(f"\n{'point':<28}{'compile s':>10}{'samples/s':>12}")
+    print(f"\n{'point':<28}{'engine':>11}{'compile s':>10}{'samples/s':>12}")
     for arch, layers_of in (("fig3a", lambda n: 1), ("fig3b", lambda n: 2 * max(1, (n - 1).bit_length()))):
         for cost in ("global", "local"):
             for n in (8, 12, 16):
                 spec = PointSpec(arch, cost, n, layers_of(n))
-                fn = gradient_sampler(spec)
-                keys = jax.random.split(jax.random.key(0), min(samples, 256))
+                fn, chunk = sampler(spec, samples)
+                keys = jax.random.split(jax.random.key(0), chunk)
                 c, t = _time(fn, keys, repeat=2)
                 rate = keys.shape[0] / t
-                print(f"{spec.label():<28}{c:>10.2f}{rate:>12.0f}")
+                engine = pick_engine(spec, "autodiff")
+                print(f"{spec.label():<28}{engine:>11}{c:>10.2f}{rate:>12.0f}")
 
 
 if __name__ == "__main__":

@@ -74,3 +74,18 @@ def test_embed_matches_kron():
     want = np.kron(u, np.eye(2)).reshape((2,) * 6)  # axes: (2, 0, 1) -> out
     want = want.transpose(1, 2, 0, 4, 5, 3).reshape(8, 8)
     np.testing.assert_allclose(full, want, atol=1e-14)
+
+
+def test_fuse_keeps_the_unitary_and_concrete_gates_concrete():  # type: ignore[no-untyped-def]
+    from dqnn.families import GateOp, SwapOp, fuse, ops_matrix
+
+    c = Circuit(3, [Rot("Y", (0,)), Rot("X", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (1, 2)), Rot("Z", (2,))])
+    params = c.init(jax.random.key(0))
+    ops = c.ops(params)
+    fused = fuse(ops)
+    assert [type(o) for o in fused] == [GateOp, SwapOp, GateOp]
+    assert fused[0].wires == (0, 1)
+    np.testing.assert_allclose(np.asarray(ops_matrix(fused, 3)), np.asarray(ops_matrix(ops, 3)), atol=1e-14)
+    fixed = fuse([GateOp(np.asarray(gates.CZ), (0, 1)), GateOp(np.asarray(gates.HADAMARD), (1,))])
+    assert len(fixed) == 1 and isinstance(fixed[0].matrix, np.ndarray)
+    assert len(fuse(ops, max_wires=1)) == len(ops)  # nothing spans one wire here

@@ -170,3 +170,109 @@ def test_simulator_is_jittable_vmappable_and_differentiable():
         assert abs(vals[i] - float(np.real(output_state(net, p, psi)[0, 0]))) < 1e-12
     g = jax.grad(lambda p: jnp.real(output_state(net, p, psi)[0, 0]))(net.init(jax.random.key(1)))
     assert np.isfinite(np.asarray(g[0][0]["theta"])).all()
+
+
+@st.composite
+def repeated_networks(draw):  # type: ignore[no-untyped-def]
+    """A block of 1-2 random layers (fixed wiring and family objects) repeated 3-5 times, widths <= 3."""
+    w = draw(st.integers(1, 3))
+    period = draw(st.integers(1, 2))
+    block = []
+    for _ in range(period):
+        row = []
+        for _ in range(draw(st.integers(1, 3))):
+            m = draw(st.integers(0, w))
+            ins = draw(st.permutations(range(w)))[:m]
+            k = draw(st.integers(1, min(2, w)))
+            outs = draw(st.permutations(range(w)))[:k]
+            row.append(Perceptron(ins, outs, _random_family(draw, m + k)))
+        block.append(row)
+    reps = draw(st.integers(3, 5))
+    return Network([w] * (period * reps + 1), block * reps)
+
+
+@settings(max_examples=8, deadline=None)
+@given(net=repeated_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
+def test_scanned_repeated_layers_match_unrolled_and_bruteforce(net, seed, mixed):  # type: ignore[no-untyped-def]
+    from dqnn import simulate
+
+    plan = simulate._plan(net)
+    assert any(k >= simulate.SCAN_MIN_REPEATS for _, _, k in plan)  # the scan path is planned
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    params = net.init(k1)
+    n0 = net.num_inputs
+    rho_in = states.random_density_matrix(k2, n0, rank=1 + seed % (2**n0)) if mixed else states.haar_state(k2, n0)
+    got = np.asarray(output_state(net, params, rho_in))
+    saved = simulate.SCAN_MIN_REPEATS
+    simulate.SCAN_MIN_REPEATS = 10**9  # the unrolled simulator, itself checked against Eq. (1) above
+    try:
+        want = np.asarray(output_state(net, params, rho_in))
+    finally:
+        simulate.SCAN_MIN_REPEATS = saved
+    np.testing.assert_allclose(got, want, atol=1e-11)
+    if sum(net.widths) <= 10:  # small enough for the full-unitary Eq. (1)
+        np.testing.assert_allclose(got, output_bruteforce(net, params, np.asarray(rho_in)), atol=1e-10)
+
+
+def test_plan_finds_periodic_blocks_and_scan_runs():  # type: ignore[no-untyped-def]
+    from dqnn import simulate
+
+    net = architectures.fig3b(6, 9)  # bricks alternate: period 2
+    assert simulate._plan(net) == [(0, 2, 4), (8, 1, 1)]
+    calls = []
+    orig = simulate._scan_blocks
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        calls.append(args[3:])
+        return orig(*args)
+
+    simulate._scan_blocks, saved = spy, simulate._scan_blocks
+    try:
+        params = net.init(jax.random.key(3))
+        psi = np.asarray(output_factors(net, params, states.zero_state(6)).a[:, 0])
+    finally:
+        simulate._scan_blocks = saved
+    assert calls == [(2, 2, 3)]  # first block unrolled, three scanned
+    want = architectures.fig3b_equivalent_state(net, params, states.zero_state(6))
+    np.testing.assert_allclose(abs(np.vdot(want, psi)), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("g", [1, 2, 3, 4])
+@pytest.mark.parametrize("concrete", [False, True])
+def test_apply_gate_equals_tensordot(g, concrete):  # type: ignore[no-untyped-def]
+    from dqnn.simulate import apply_gate
+
+    rng = np.random.default_rng(g)
+    q = 5
+    t = jnp.asarray(rng.normal(size=(2,) * q + (3,)) + 1j * rng.normal(size=(2,) * q + (3,)))
+    u = np.asarray(dqnn.gates.haar_unitary(jax.random.key(g), 2**g))
+    if concrete:  # structured: a permutation with phases and exact zeros
+        u = np.diag(np.exp(1j * rng.uniform(0, 6, 2**g)))[rng.permutation(2**g)]
+    axes = list(rng.permutation(q)[:g])
+    ref = jnp.moveaxis(jnp.tensordot(u.reshape((2,) * (2 * g)), t, axes=(list(range(g, 2 * g)), axes)), range(g), axes)
+    got = apply_gate(t, u if concrete else jnp.asarray(u), axes)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(ref), atol=1e-13)
+    jitted = jax.jit(lambda uu, tt: apply_gate(tt, uu, axes))(jnp.asarray(u), t)  # traced u
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(ref), atol=1e-13)
+
+
+def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-untyped-def]
+    from dqnn import simulate
+
+    net = architectures.global_haar([2] * 7)
+    params = net.init(jax.random.key(5))
+    rho = states.random_density_matrix(jax.random.key(6), 2, rank=2)
+    want = np.asarray(output_state(net, params, rho))
+    calls = []
+    orig = simulate._scan_blocks
+
+    def refuse_first(*args):  # type: ignore[no-untyped-def]
+        calls.append(args[3:])
+        if len(calls) == 1:
+            raise simulate._NotStable
+        return orig(*args)
+
+    monkeypatch.setattr(simulate, "_scan_blocks", refuse_first)
+    got = np.asarray(output_state(net, params, rho))
+    assert calls == [(1, 1, 5), (2, 1, 4)]  # retried one layer later
+    np.testing.assert_allclose(got, want, atol=1e-12)

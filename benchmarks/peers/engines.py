@@ -10,7 +10,8 @@ Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gra
 - ``A``: RY(theta_i) on each of n qubits. Global cost ``1 - |<0..0|psi>|^2``; local ``1 - mean_j <0|rho_j|0>``.
 - ``B``: L layers of [RY on every qubit, CZ on bonds (0,1), (2,3), ..., then CZ on (1,2), (3,4), ...].
 
-Engines: ``dqnn`` (Fig. 3a DQNN via ``dqnn.trainability.gradient_sampler`` for A; for B the same circuit as a
+Engines: ``dqnn`` (the Fig. 3a DQNN for A, with independent components / light cones as the variance engine
+picks them; ``dqnn-full`` the plain simulator only; for B the same circuit as a
 DQNN of m = k = 2 perceptrons, two DQNN layers per ansatz layer), ``tc`` (TensorCircuit-NG, JAX backend,
 jit + vmap of grad), ``pl-jax`` (PennyLane default.qubit, JAX backprop, jit + vmap of grad), ``pl-lightning``
 (PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift).
@@ -63,58 +64,70 @@ def dqnn_hea(n: int, layers: int):  # type: ignore[no-untyped-def]
     return Network([n] * (2 * layers + 1), rows)
 
 
-def _keyed_runner(fn):  # type: ignore[no-untyped-def]
-    """Wrap a jitted ``keys (c,) -> gradients (c,)`` so each call draws fresh seeded keys (one batch per call)."""
-    import jax
+def dqnn_params(net, workload: str, theta):  # type: ignore[no-untyped-def]
+    """The DQNN parameters holding the workload's angles ``theta`` (P,) (angle ``l*n + i``: R_y on qubit i, layer l)."""
+    import jax.numpy as jnp
 
-    base = jax.random.key(0)
-    counter = [0]
+    n = net.num_inputs
+    out = []
+    for row in range(net.depth):
+        params = []
+        for p in net.layers[row]:
+            k = p.unitary.num_angles
+            if k == 0:
+                params.append({"theta": jnp.zeros(0), "haar": ()})
+                continue
+            base = (row // 2) * n + p.inputs[0] if workload == "B" else p.inputs[0]
+            params.append({"theta": theta[base : base + k], "haar": ()})
+        out.append(tuple(params))
+    return tuple(out)
 
-    def run(thetas: np.ndarray) -> np.ndarray:
-        keys = jax.random.split(jax.random.fold_in(base, counter[0]), thetas.shape[0])
-        counter[0] += 1
-        return np.asarray(jax.block_until_ready(fn(keys)))
 
-    return run
+def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, engine: str = "auto"):  # type: ignore[no-untyped-def]
+    """dqnn: gradients at the given angles (like every peer), ``jit(vmap(jvp))`` of the DQNN's cost.
 
-
-def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
-    """dqnn: keys -> gradients (its own seeded initialisations; ``thetas`` only fix the batch size)."""
+    A is the Fig. 3a DQNN, B :func:`dqnn_hea`. ``auto`` uses what :func:`dqnn.trainability.pick_engine`
+    uses for Fig. 3a (independent components for the global cost, light cones for the local cost) and the
+    plain simulator for B (one connected network whose light cones cover most of it at these depths);
+    ``full`` forces the plain simulator everywhere.
+    """
     import jax
     import jax.numpy as jnp
 
-    from dqnn import trainability
+    from dqnn import architectures, components, lightcone
     from dqnn.cost import cost as dqnn_cost
     from dqnn.gradients import AngleIndex, grad_autodiff
+    from dqnn.problems import zero_pair
 
-    if workload == "A":
-        spec = trainability.PointSpec("fig3a", cost, n, 1)  # type: ignore[arg-type]
-        fn = trainability.gradient_sampler(spec)
-        c = trainability.chunk_size(spec, samples)
+    net = architectures.fig3a(n, 1) if workload == "A" else dqnn_hea(n, layers)
+    x, t = zero_pair(n, cost)  # type: ignore[arg-type]
+    zeros = jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (n, 1))
+    if engine == "auto" and workload == "A" and cost == "global":
+        comps = components.components(net)
+
+        def cost_fn(p):  # type: ignore[no-untyped-def]
+            return components.global_cost_components(net, p, zeros, zeros, comps)
+    elif engine == "auto" and workload == "A":
+        cones = lightcone.light_cones(net)
+
+        def cost_fn(p):  # type: ignore[no-untyped-def]
+            return lightcone.local_cost_lightcone(net, p, zeros, zeros, cones)
     else:
-        net = dqnn_hea(n, layers)
-        x, t = trainability.PointSpec("fig3a", cost, n, 1).data()  # type: ignore[arg-type]
-        idx = AngleIndex(0, 0, 0)
 
-        def one(key: jax.Array) -> jax.Array:
-            return grad_autodiff(lambda p: dqnn_cost(net, p, x, t, cost), net.init(key), idx)  # type: ignore[arg-type]
+        def cost_fn(p):  # type: ignore[no-untyped-def]
+            return dqnn_cost(net, p, x, t, cost)  # type: ignore[arg-type]
 
-        fn = jax.jit(jax.vmap(one))
+    idx = AngleIndex(0, 0, 0)
+    fn = jax.jit(jax.vmap(lambda th: grad_autodiff(cost_fn, dqnn_params(net, workload, th), idx)))
+    c = min(samples, 1000 if workload == "A" and engine == "auto" else 256 if n <= 12 else 32)
+    if workload == "B":
         c = min(samples, 64 if n <= 12 else 16)
-    del jnp
-    return _keyed_runner(fn), c
+    return (lambda th: np.asarray(fn(jnp.asarray(th)))), c
 
 
-def dqnn_lightcone_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
-    """dqnn with light cones (:mod:`dqnn.lightcone`): workload A, local cost only."""
-
-    from dqnn import lightcone, trainability
-
-    if workload != "A" or cost != "local":
-        raise ValueError("dqnn-lc: light cones apply to the local cost of workload A only")
-    spec = trainability.PointSpec("fig3a", "local", n, 1)
-    fn = lightcone.gradient_sampler(spec)
-    return _keyed_runner(fn), min(samples, 256)
+def dqnn_full_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """dqnn with the plain simulator only (no components, no light cones), for comparison."""
+    return dqnn_engine(workload, n, layers, cost, samples, engine="full")
 
 
 # ---------------------------------------------------------------------------------------- TensorCircuit
@@ -263,7 +276,7 @@ def qiskit_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
 
 ENGINES = {
     "dqnn": dqnn_engine,
-    "dqnn-lc": dqnn_lightcone_engine,
+    "dqnn-full": dqnn_full_engine,
     "tc": tc_engine,
     "pl-jax": pl_jax_engine,
     "pl-lightning": pl_lightning_engine,

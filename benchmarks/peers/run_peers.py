@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ENGINES = ["dqnn", "dqnn-lc", "tc", "pl-jax", "pl-lightning", "qiskit"]
-DEFAULT_ENGINES = ["dqnn", "tc", "pl-jax", "pl-lightning", "qiskit"]
+ENGINES = ["dqnn", "dqnn-full", "tc", "pl-jax", "pl-lightning", "qiskit"]
+DEFAULT_ENGINES = ["dqnn", "dqnn-full", "tc", "pl-jax", "pl-lightning", "qiskit"]
 # (workload, n, layers, cost, samples, hard limit s)
 CASES = [
     *[("A", n, 1, cost, 1000, 60) for n in (8, 12, 16) for cost in ("global", "local")],
@@ -116,7 +116,7 @@ def versions() -> str:
 def main() -> None:
     """Run the cases and print / write the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engines", nargs="+", default=DEFAULT_ENGINES, choices=ENGINES, help="dqnn-lc: A local only")
+    ap.add_argument("--engines", nargs="+", default=DEFAULT_ENGINES, choices=ENGINES, help="dqnn-full: plain simulator only")
     ap.add_argument("--workloads", nargs="+", default=["A", "B"], choices=["A", "B"])
     ap.add_argument("--budget", type=float, default=6.0, help="seconds of timed sampling per case")
     ap.add_argument("--deadline", type=float, default=14 * 60, help="start no case after this many seconds")

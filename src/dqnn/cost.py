@@ -17,6 +17,7 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
@@ -46,15 +47,49 @@ def qubit_overlaps(f: Factors, factors: Array) -> Array:
     b = a if f.b is None else jnp.reshape(f.b, (2,) * n + (r,))
     vals = []
     for j in range(n):
-        va = jnp.tensordot(factors[j].conj(), a, axes=(0, j))
-        vb = va if f.b is None else jnp.tensordot(factors[j].conj(), b, axes=(0, j))
+        va = project_qubit(a, factors[j], j)
+        vb = va if f.b is None else project_qubit(b, factors[j], j)
         vals.append(jnp.real(jnp.vdot(vb, va)))
     return jnp.stack(vals)
 
 
+def project_qubit(t: Array, bra: Array, axis: int) -> Array:
+    """``<bra|`` contracted with axis ``axis`` of ``t`` (that axis removed): ``sum_b conj(bra[b]) t[..., b, ...]``.
+
+    Written as two sliced products (no transpose, no matrix product) so that XLA fuses it with what follows.
+    """
+    idx0 = (slice(None),) * axis + (0,)
+    idx1 = (slice(None),) * axis + (1,)
+    return bra[0].conj() * t[idx0] + bra[1].conj() * t[idx1]
+
+
+def basis_bits(factors: Array) -> np.ndarray | None:
+    """The bits ``b_j`` when the (concrete) target factors are computational-basis states ``|b_j>`` up to a
+    phase; None otherwise (including traced factors, whose values are unknown when tracing)."""
+    if isinstance(factors, jax.core.Tracer):
+        return None
+    mags = np.abs(np.asarray(factors))
+    if mags.ndim != 2 or not np.allclose(np.sort(mags, axis=1), [0.0, 1.0], atol=1e-14):
+        return None
+    return np.argmax(mags, axis=1)
+
+
 def local_term(f: Factors, factors: Array) -> Array:
-    """Eq. (4): ``1 - (1/n_out) sum_j <psi_j|rho_j|psi_j>``; ``factors`` (n_out, 2) single-qubit targets."""
-    return 1.0 - jnp.mean(qubit_overlaps(f, factors))
+    """Eq. (4): ``1 - (1/n_out) sum_j <psi_j|rho_j|psi_j>``; ``factors`` (n_out, 2) single-qubit targets.
+
+    For computational-basis targets (e.g. ``|0...0>``, known when ``factors`` is concrete) the sum is one
+    pass over the state: ``sum_x rho_xx w(x)`` with ``w(x)`` the fraction of bits of ``x`` equal to the
+    target's (computed from an iota, fused into the reduction); otherwise one projection per qubit.
+    """
+    bits = basis_bits(factors)
+    if bits is None:
+        return 1.0 - jnp.mean(qubit_overlaps(f, factors))
+    n = len(bits)
+    b = f.a if f.b is None else f.b
+    diag = jnp.sum(jnp.real(f.a * b.conj()), axis=-1)  # rho_xx, (2**n,)
+    x = jax.lax.iota(jnp.int32, 2**n)
+    w = sum(((x >> (n - 1 - j)) & 1) == int(bits[j]) for j in range(n))
+    return 1.0 - jnp.sum(diag * w) / n
 
 
 def observable_term(f: Factors, observable: Array) -> Array:
@@ -113,4 +148,7 @@ def per_pair(
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
     t = check_targets(kind, targets, x.shape[0], net.num_outputs)
+    if x.shape[0] == 1:  # no vmap, and concrete targets stay concrete (NumPy) for :func:`local_term`
+        t0 = t[0] if isinstance(targets, jax.core.Tracer) else np.asarray(targets, dtype=np.complex128)[0]
+        return term(kind, output_factors(net, params, x[0]), t0)[None]
     return jax.vmap(lambda xi, ti: term(kind, output_factors(net, params, xi), ti))(x, t)

@@ -58,14 +58,38 @@ def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int,
 
 
 def embed(matrix: Array, wires: Sequence[int], num_qubits: int) -> Array:
-    """The ``(2**num_qubits,)*2`` matrix of ``matrix`` acting on ``wires`` of ``num_qubits`` qubits."""
+    """The ``(2**num_qubits,)*2`` matrix of ``matrix`` acting on ``wires`` of ``num_qubits`` qubits.
+
+    A NumPy ``matrix`` gives a NumPy result (so fixed gates stay concrete inside ``jit``).
+    """
+    xp: Any = np if isinstance(matrix, np.ndarray) else jnp
     rest = [q for q in range(num_qubits) if q not in wires]
-    full = jnp.kron(jnp.asarray(matrix), jnp.eye(2 ** len(rest), dtype=jnp.complex128))
+    full = xp.kron(xp.asarray(matrix), xp.eye(2 ** len(rest), dtype=np.complex128))
     order = list(wires) + rest  # axis i of `full` is qubit order[i]
     t = full.reshape((2,) * (2 * num_qubits))
     inv = [order.index(q) for q in range(num_qubits)]
-    t = jnp.transpose(t, inv + [num_qubits + i for i in inv])
+    t = xp.transpose(t, inv + [num_qubits + i for i in inv])
     return t.reshape(2**num_qubits, 2**num_qubits)
+
+
+def fuse(ops: Sequence[Op], max_wires: int = 2) -> list[Op]:
+    """``ops`` with each run of consecutive gates on at most ``max_wires`` wires (together) multiplied into one.
+
+    Exactly the same unitary; SWAPs are kept (they are relabellings) and end a run. Products of NumPy
+    (fixed) gates stay NumPy arrays.
+    """
+    out: list[Op] = []
+    for op in ops:
+        prev = out[-1] if out else None
+        if isinstance(op, GateOp) and isinstance(prev, GateOp):
+            wires = tuple(sorted(set(prev.wires) | set(op.wires)))
+            if len(wires) <= max_wires:
+                a = embed(op.matrix, [wires.index(w) for w in op.wires], len(wires))
+                b = embed(prev.matrix, [wires.index(w) for w in prev.wires], len(wires))
+                out[-1] = GateOp(a @ b, wires)
+                continue
+        out.append(op)
+    return out
 
 
 def ops_matrix(ops: Sequence[Op], num_qubits: int) -> Array:
@@ -226,7 +250,9 @@ class Circuit:
         kt, kh = jax.random.split(key)
         theta = jax.random.uniform(kt, (self.num_angles,), minval=0.0, maxval=2 * np.pi, dtype=jnp.float64)
         blocks = self.random_blocks
-        keys = jax.random.split(kh, max(len(blocks), 1))
+        if not blocks:
+            return {"theta": theta, "haar": ()}
+        keys = jax.random.split(kh, len(blocks))
         haar = tuple(gates.haar_unitary(k, 2 ** len(w)) for k, w in zip(keys, blocks, strict=False))
         return {"theta": theta, "haar": haar}
 
@@ -252,6 +278,16 @@ class Circuit:
 
 
 Family = Fixed | HaarUnitary | Circuit
+
+
+def family_key(family: Family) -> object:
+    """A hashable key: families with equal keys make the same ops from the same params and initialise alike.
+
+    ``HaarUnitary`` families are interchangeable by width; other families only with themselves (object id).
+    """
+    if isinstance(family, HaarUnitary):
+        return ("HaarUnitary", family.num_qubits)
+    return id(family)
 
 
 def fig3a_perceptron() -> Circuit:

@@ -103,7 +103,18 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
 
     Shapes: eigvals (d,), eigvecs (d, d), theta scalar -> (d, d).
     """
+    if isinstance(eigvals, np.ndarray) and isinstance(eigvecs, np.ndarray):
+        lam = np.real_if_close(eigvals)
+        if np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12):  # G^2 = 1: cos/sin form, no exp
+            g = (eigvecs * lam) @ eigvecs.conj().T
+            eye = np.eye(g.shape[0], dtype=np.complex128)
+            return jnp.cos(theta / 2) * eye - 1j * jnp.sin(theta / 2) * g
     phases = jnp.exp(-0.5j * theta * eigvals)
+    if isinstance(eigvecs, np.ndarray) and eigvecs.shape[0] <= 16:
+        # sum_k phase_k |v_k><v_k| over constant projectors: elementwise work that XLA fuses (a batched
+        # small matrix product is far slower on CPU under vmap)
+        proj = eigvecs[:, None, :] * eigvecs.conj()[None, :, :]
+        return jnp.sum(proj * phases, axis=-1)
     return (eigvecs * phases[None, :]) @ eigvecs.conj().T
 
 

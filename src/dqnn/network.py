@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
-from dqnn.families import Family, Fixed
+from dqnn.families import Family, Fixed, family_key
 
 #: ``params[l][j]`` is the parameter pytree of perceptron ``j`` of layer ``l``.
 NetworkParams = tuple[tuple[Any, ...], ...]
@@ -156,9 +156,21 @@ class Network:
 
     def init(self, key: Array) -> NetworkParams:
         """A random initialisation of every perceptron (each family's ``init``), from one PRNG key."""
-        n = sum(len(layer) for layer in self.layers)
-        keys = list(jax.random.split(key, n))
-        return tuple(tuple(p.unitary.init(keys.pop(0)) for p in layer) for layer in self.layers)
+        flat = [p for layer in self.layers for p in layer]
+        keys = jax.random.split(key, len(flat))
+        # perceptrons sharing a family are initialised by one vmapped call (the same numbers as one call per
+        # key, but one random-number kernel per family: compile time does not grow with the perceptron count)
+        groups: dict[object, list[int]] = {}
+        for i, p in enumerate(flat):
+            groups.setdefault(family_key(p.unitary), []).append(i)
+        out: list[Any] = [None] * len(flat)
+        for idxs in groups.values():
+            fam = flat[idxs[0]].unitary
+            batch = jax.vmap(fam.init)(keys[np.asarray(idxs)])
+            for m, i in enumerate(idxs):
+                out[i] = jax.tree.map(lambda a, m=m: a[m], batch)
+        it = iter(out)
+        return tuple(tuple(next(it) for _ in layer) for layer in self.layers)
 
     def init_batch(self, key: Array, size: int) -> NetworkParams:
         """``size`` independent initialisations stacked along a leading axis of every leaf."""

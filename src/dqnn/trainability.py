@@ -140,14 +140,52 @@ def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMOR
     return int(max(1, min(samples, memory_budget // per, MAX_CHUNK)))
 
 
-Engine = Literal["auto", "full", "lightcone"]
+Engine = Literal["auto", "full", "lightcone", "components"]
 
 
 def uses_lightcone(spec: PointSpec, method: Method, engine: Engine) -> bool:
     """Whether ``engine`` (``"auto"``: local costs of fig3a/fig3b with autodiff) picks the light-cone sampler."""
-    if engine == "auto":
-        return spec.cost == "local" and spec.arch in ("fig3a", "fig3b") and method == "autodiff"
-    return engine == "lightcone"
+    return pick_engine(spec, method, engine) == "lightcone"
+
+
+def pick_engine(spec: PointSpec, method: Method, engine: Engine = "auto") -> str:
+    """The sampler ``engine`` resolves to: ``"full"``, ``"lightcone"`` or ``"components"``.
+
+    ``"auto"`` picks light cones (:mod:`dqnn.lightcone`) for local costs of fig3a/fig3b, and independent
+    components (:mod:`dqnn.components`) for global costs of networks that split (fig3a), both with
+    autodiff; otherwise the full simulator. All three give the same samples for the same keys.
+    """
+    if engine != "auto":
+        return engine
+    if method != "autodiff" or spec.arch == "pmm":
+        return "full"
+    if spec.cost == "local" and spec.arch in ("fig3a", "fig3b"):
+        return "lightcone"
+    if spec.cost == "global" and spec.arch == "fig3a":
+        return "components"
+    return "full"
+
+
+def sampler(
+    spec: PointSpec,
+    samples: int,
+    method: Method = "autodiff",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    engine: Engine = "auto",
+) -> tuple[Callable[[jax.Array], jax.Array], int]:
+    """The jitted ``keys (c,) -> gradients (c,)`` of the engine :func:`pick_engine` resolves to, and its chunk ``c``."""
+    which = pick_engine(spec, method, engine)
+    if which == "lightcone":
+        from dqnn import lightcone
+
+        return lightcone.gradient_sampler(spec), lightcone.chunk_size(spec, samples, memory_budget)
+    if which == "components":
+        from dqnn import components
+
+        return components.gradient_sampler(spec), components.chunk_size(spec, samples, memory_budget)
+    if which != "full":
+        raise ValueError(f"sample_gradients: engine {engine!r} is not auto, full, lightcone or components")
+    return gradient_sampler(spec, method), chunk_size(spec, samples, memory_budget)
 
 
 def sample_gradients(
@@ -162,20 +200,14 @@ def sample_gradients(
     """``samples`` gradients (S,) at independent random initialisations, seeded and chunked.
 
     ``engine="lightcone"`` evaluates each local term of Eq. (4) on its backward light cone only
-    (:mod:`dqnn.lightcone`; same keys, same samples); ``"auto"`` uses it where it applies.
+    (:mod:`dqnn.lightcone`), ``"components"`` the global cost component by component
+    (:mod:`dqnn.components`); same keys, same samples. ``"auto"``: :func:`pick_engine`.
     ``progress(k)`` is called after each chunk with the number of samples done so far.
     """
     if samples < 1:
         raise ValueError(f"sample_gradients: samples must be >= 1, got {samples}")
     keys = jax.random.split(spec.key(seed), samples)
-    if uses_lightcone(spec, method, engine):
-        from dqnn import lightcone
-
-        c = lightcone.chunk_size(spec, samples, memory_budget)
-        fn = lightcone.gradient_sampler(spec)
-    else:
-        c = chunk_size(spec, samples, memory_budget)
-        fn = gradient_sampler(spec, method)
+    fn, c = sampler(spec, samples, method, memory_budget, engine)
     out = np.empty(samples)
     for start in range(0, samples, c):
         chunk = keys[start : start + c]

@@ -1,0 +1,229 @@
+"""Workload C: one Beer-style training step (parameter-matrix multiplication), dqnn vs plain NumPy.
+
+Usage: ``[taskset -c 0] python benchmarks/peers/run_beer.py [--widths 2,3,2 3,3,3 4,4,4 5,5,5] [--pairs 10]
+[--budget 3] [--out benchmarks/peers/results_beer.md] [--append --title TITLE]``. ``results_beer.md`` holds a run
+pinned to one core (``taskset -c 0``; on a shared machine multithreaded BLAS and XLA stall) and one with the
+default threads (``--append``). Takes about two minutes (one NumPy step of [5,5,5] alone takes one minute or more).
+
+Task: learning a random unitary (``dqnn.datasets.unitary_data``), ``N = --pairs`` training pairs, global Haar
+perceptrons (``dqnn.architectures.global_haar``), ``eps = 0.1``, ``eta = 1``, global fidelity. Both engines start
+from the same unitaries and pairs, in the same process.
+
+- ``dqnn``: ``jax.jit`` of ``dqnn.training.pmm.pmm_update``, compiled ahead of time; ``compile s`` is lowering +
+  compilation + the first call. Steps are chained (each step gets the previous step's unitaries).
+  ``peak MB``: XLA's memory analysis of the compiled step (arguments + outputs + temporaries).
+- ``numpy``: ``beer_numpy.beer_step`` (full ``d x d`` matrices on each pair of adjacent layers, SciPy ``expm``).
+  No compilation. ``peak MB``: ``tracemalloc`` peak during the first step (NumPy reports its buffers to it).
+
+``ms/step`` is the median over the steps that fit in ``--budget`` seconds, each timed to completion (at least
+one; when a NumPy step alone exceeds the budget, its first, traced step is the measurement). ``max |dV|, |dC|``:
+the largest entry of the difference of the two engines' updated unitaries, and of their costs, after the first
+step (a cross-check). ``dqnn / numpy`` is dqnn's steps/s over NumPy's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import beer_numpy  # noqa: E402
+
+from dqnn import architectures, datasets  # noqa: E402
+from dqnn.training import pmm  # noqa: E402
+from dqnn.training.objective import observable_factors  # noqa: E402
+
+DEFAULT_WIDTHS = ["2,3,2", "3,3,3", "4,4,4", "5,5,5"]
+
+
+def _repeat(fn, state, budget: float, max_steps: int = 2000) -> list[float]:  # type: ignore[no-untyped-def]
+    """Run ``state = fn(state)`` (each step timed to completion) until ``budget`` seconds have passed; step times."""
+    times: list[float] = []
+    while sum(times) < budget and len(times) < max_steps:
+        t0 = time.perf_counter()
+        state = jax.block_until_ready(fn(state))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _stats(times: list[float]) -> dict:  # type: ignore[type-arg]
+    return {"per_s": float(np.median(times)), "mean_s": float(np.mean(times)), "steps": len(times)}
+
+
+def run_dqnn(net, params, x, obs, cfg: pmm.PMMConfig, budget: float) -> tuple[dict, Any]:  # type: ignore[no-untyped-def,type-arg]
+    """Time the jitted PMM step; returns the result row and the unitaries after one step."""
+    step = jax.jit(lambda p, xs, o: pmm.pmm_update(net, p, xs, o, cfg))
+    t0 = time.perf_counter()
+    compiled = step.lower(params, x, obs).compile()
+    new, cost = jax.block_until_ready(compiled(params, x, obs))
+    compile_s = time.perf_counter() - t0
+    mem = compiled.memory_analysis()
+    peak = None
+    if mem is not None:
+        peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 2**20
+    times = _repeat(lambda p: compiled(p, x, obs)[0], new, budget)
+    row = {"engine": "dqnn", **_stats(times), "compile_s": compile_s, "peak_mb": peak}
+    return row, (new, float(cost))
+
+
+def run_numpy(widths, us, x, t, cfg: pmm.PMMConfig, budget: float) -> tuple[dict, Any]:  # type: ignore[no-untyped-def,type-arg]
+    """Time beer_numpy.beer_step; returns the result row and the unitaries after one step."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    new, cost = beer_numpy.beer_step(widths, us, x, t, eps=cfg.eps, eta=cfg.eta)
+    first = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    times = (
+        [first]
+        if first > budget
+        else _repeat(lambda u: beer_numpy.beer_step(widths, u, x, t, eps=cfg.eps, eta=cfg.eta)[0], new, budget)
+    )
+    row = {"engine": "numpy", **_stats(times), "compile_s": None, "peak_mb": peak}
+    return row, (new, cost)
+
+
+def machine() -> str:
+    """Short machine description."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, jax {jax.__version__} ({jax.devices()[0].platform})"
+
+
+def versions() -> str:
+    """Installed versions of the engines' libraries."""
+    from importlib.metadata import version
+
+    import scipy
+
+    return f"dqnn {version('dqnn')}, jax {jax.__version__}, numpy {np.__version__}, scipy {scipy.__version__}"
+
+
+def table(rows: list[tuple[str, list[dict], float, float]]) -> str:  # type: ignore[type-arg]
+    """Markdown table: one line per (network, engine)."""
+    out = [
+        "| network | engine | ms/step (median) | steps/s | mean ms | compile s | peak MB | steps timed "
+        "| max abs dV, abs dC vs numpy | dqnn / numpy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, results, dv, dcost in rows:
+        by = {r["engine"]: r for r in results}
+        for r in results:
+            ratio = ""
+            if r["engine"] == "dqnn" and "numpy" in by:
+                ratio = f"{by['numpy']['per_s'] / r['per_s']:,.0f}x"
+            comp = "-" if r["compile_s"] is None else f"{r['compile_s']:.2f}"
+            peak = "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:,.1f}"
+            dvs = f"{dv:.0e}, {dcost:.0e}" if r["engine"] == "dqnn" else ""
+            out.append(
+                f"| {label} | {r['engine']} | {1e3 * r['per_s']:,.3f} | {1 / r['per_s']:,.2f} | "
+                f"{1e3 * r['mean_s']:,.3f} | {comp} | {peak} | {r['steps']} | {dvs} | {ratio} |"
+            )
+    return "\n".join(out)
+
+
+INTRO = """# Workload C: one Beer-style training step, dqnn vs plain NumPy
+
+Produced by `python benchmarks/peers/run_beer.py` (NumPy engine: `benchmarks/peers/beer_numpy.py`, a plain
+NumPy/SciPy step with full 2^n x 2^n matrices on each pair of adjacent layers, a loop over the pairs, as in the
+original code of Beer et al.). Task: learning a random unitary (`dqnn.datasets.unitary_data`), global Haar
+perceptrons, eps = 0.1, eta = 1, N = 10 pairs; one step = one update of every perceptron on all N pairs, both
+engines from the same unitaries and pairs, in one process. dqnn: `jax.jit(pmm.pmm_update)`, compile = lower +
+compile + first call; peak MB = XLA's memory analysis of the compiled step (arguments + outputs + temporaries).
+numpy: no compilation; peak MB = tracemalloc peak of one step. ms/step is the median over the timed steps (each
+step timed to completion), steps/s its inverse; a NumPy step longer than the budget is timed once. The last two
+columns: largest difference of the two engines' updated unitaries and costs after one step, and NumPy's median
+time over dqnn's.
+"""
+
+
+def section(title: str, args: argparse.Namespace, total: float, tab: str, rows: list) -> str:  # type: ignore[type-arg]
+    """One titled section: run conditions, the table and the range of ratios."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    ratios = [
+        next(r for r in res if r["engine"] == "numpy")["per_s"] / next(r for r in res if r["engine"] == "dqnn")["per_s"]
+        for _, res, _, _ in rows
+    ]
+    lines = [
+        f"## {title}",
+        "",
+        f"Date: {datetime.datetime.now().isoformat(timespec='minutes')}. Machine: {machine()}; CPUs this process "
+        f"may use: {len(os.sched_getaffinity(0))}. Versions: {versions()}. Total wall time: {total:.0f} s. Budget per "
+        f"case: {args.budget} s of timed steps. Process peak RSS (both engines, all networks): {rss:,.0f} MB.",
+        "",
+        tab,
+        "",
+        f"dqnn / numpy: {min(ratios):,.0f}x to {max(ratios):,.0f}x (dqnn faster on every network)"
+        if min(ratios) > 1
+        else f"dqnn / numpy: {min(ratios):,.2f}x to {max(ratios):,.0f}x (dqnn SLOWER on at least one network)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Time every network in both engines, print and write the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--widths", nargs="+", default=DEFAULT_WIDTHS, help="comma-separated widths, one per network")
+    ap.add_argument("--pairs", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=3.0, help="seconds of timed steps per (network, engine)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=HERE / "results_beer.md")
+    ap.add_argument("--title", default="Default threads", help="heading of this run's section")
+    ap.add_argument("--append", action="store_true", help="append a section to --out instead of rewriting it")
+    args = ap.parse_args()
+    cfg = pmm.PMMConfig(eps=0.1, eta=1.0)
+    t_start = time.perf_counter()
+    rows = []
+    for w in args.widths:
+        widths = tuple(int(v) for v in w.split(","))
+        if widths[0] != widths[-1]:
+            raise SystemExit(f"{w}: the unitary task needs as many output as input qubits")
+        k_data, k_init = jax.random.split(jax.random.key(args.seed))
+        _, data = datasets.unitary_data(k_data, widths[0], args.pairs, 0)
+        x, t = data.train_inputs, data.train_targets
+        net = architectures.global_haar(widths)
+        params = net.init(k_init)
+        obs = observable_factors("global", t, net.num_outputs)
+        us = [[np.asarray(p["u"]) for p in row] for row in params]
+        r_dqnn, (new_d, cost_d) = run_dqnn(net, params, x, obs, cfg, args.budget)
+        r_np, (new_n, cost_n) = run_numpy(widths, us, np.asarray(x), np.asarray(t), cfg, args.budget)
+        dv = max(
+            float(np.max(np.abs(np.asarray(p["u"]) - u)))
+            for row, row_n in zip(new_d, new_n, strict=True)
+            for p, u in zip(row, row_n, strict=True)
+        )
+        label = f"[{w}]"
+        for r in (r_dqnn, r_np):
+            print(f"{label:>10} {r['engine']:>6}: {1e3 * r['per_s']:10.3f} ms/step ({r['steps']} steps)", flush=True)
+        rows.append((label, [r_dqnn, r_np], dv, abs(cost_d - cost_n)))
+    tab = table(rows)
+    print(tab)
+    text = section(args.title, args, time.perf_counter() - t_start, tab, rows)
+    if args.append and args.out.exists():
+        args.out.write_text(args.out.read_text().rstrip("\n") + "\n\n" + text)
+    else:
+        args.out.write_text(INTRO + "\n" + text)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Independent components (dqnn.components) against the full simulator and the trainability engine."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import dqnn
+from dqnn import architectures, components, states, trainability
+from dqnn.families import HaarUnitary
+from dqnn.network import Network, Perceptron
+from dqnn.trainability import PointSpec
+
+
+def _split_network() -> Network:
+    """Widths [4, 4, 3]: two interleaved parts, one traced out early, one starting at layer 1, one |0> output."""
+    h2, h3 = HaarUnitary(2), HaarUnitary(3)
+    layers = [
+        [Perceptron([0], [1], h2), Perceptron([2, 3], [0], h3), Perceptron([1], [3], h2)],  # (1,3) dies in layer 1
+        [Perceptron([1], [0], h2), Perceptron([0], [2], h2), Perceptron([2], [2], h2)],  # out 1 stays |0>
+    ]
+    return Network([4, 4, 3], layers)
+
+
+def _random_factors(key: jax.Array, n: int) -> np.ndarray:
+    v = np.asarray(jax.random.normal(key, (n, 2, 2))) @ np.array([1.0, 1j])
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _product(f: np.ndarray) -> np.ndarray:
+    out = f[0]
+    for x in f[1:]:
+        out = np.kron(out, x)
+    return out
+
+
+def test_fig3a_splits_into_one_qubit_chains_and_fig3b_does_not() -> None:
+    cs = components.components(architectures.fig3a(5, 3))
+    assert [c.outputs for c in cs] == [(q,) for q in range(5)]
+    assert all(c.width == 1 and c.network.depth == 3 for c in cs)
+    assert len({c.signature() for c in cs}) == 1  # one vmapped evaluation
+    assert not components.splits(architectures.fig3b(6, 4))
+
+
+def test_components_of_a_hand_made_network() -> None:
+    cs = components.components(_split_network())
+    # part A: in 0 -> (l1, 1) -> out 0; part B: in 2, 3 -> (l1, 0) -> out 2, which also reads (l1, 2), a |0>
+    # qubit; (l1, 3) is traced out with its part, and out 1 is written by nobody
+    assert [(c.start, c.qubits) for c in cs] == [(0, ((0,), (1,), (0,))), (0, ((2, 3), (0, 2), (2,)))]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_global_overlap_equals_full_simulation(seed: int) -> None:
+    net = _split_network()
+    k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
+    params = net.init(k1)
+    xf, tf = _random_factors(k2, 4), _random_factors(k3, 3)
+    want = float(dqnn.cost(net, params, _product(xf)[None], _product(tf)[None], "global"))
+    got = float(components.global_cost_components(net, params, xf, tf))
+    assert abs(got - want) < 1e-12
+    # stacked pairs average
+    got2 = components.global_cost_components(net, params, np.stack([xf, xf]), np.stack([tf, tf]))
+    assert abs(float(got2) - want) < 1e-12
+
+
+def test_component_starting_after_the_input_reads_zeros() -> None:
+    h2 = HaarUnitary(2)
+    net = Network([2, 2, 2], [[Perceptron([0], [0], h2)], [Perceptron([0], [0], h2), Perceptron([1], [1], h2)]])
+    cs = components.components(net)
+    assert [c.start for c in cs] == [0, 1]
+    params = net.init(jax.random.key(7))
+    xf = _random_factors(jax.random.key(8), 2)
+    tf = _random_factors(jax.random.key(9), 2)
+    want = float(dqnn.cost(net, params, _product(xf)[None], _product(tf)[None], "global"))
+    assert abs(float(components.global_cost_components(net, params, xf, tf)) - want) < 1e-12
+
+
+def test_gradient_sampler_equals_full_engine() -> None:
+    spec = PointSpec("fig3a", "global", 5, 2)
+    keys = jax.random.split(jax.random.key(11), 16)
+    got = np.asarray(components.gradient_sampler(spec)(keys))
+    want = np.asarray(trainability.gradient_sampler(spec)(keys))
+    np.testing.assert_allclose(got, want, atol=1e-14)
+    assert np.std(want) > 1e-3  # a non-trivial comparison
+    assert trainability.pick_engine(spec, "autodiff") == "components"
+    full = trainability.sample_gradients(spec, 40, seed=2, engine="full")
+    np.testing.assert_allclose(trainability.sample_gradients(spec, 40, seed=2), full, atol=1e-14)
+
+
+def test_bad_input_is_named() -> None:
+    net = architectures.fig3a(3)
+    params = net.init(jax.random.key(0))
+    with pytest.raises(ValueError, match="input factors"):
+        components.global_overlap(net, params, np.ones((2, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="global cost"):
+        components.gradient_sampler(PointSpec("fig3a", "local", 3))
+    assert states.zero_state(1).shape == (2,)
