@@ -981,8 +981,9 @@ def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMOR
     """Initialisations per vmapped chunk, split evenly over the samples (so the last chunk is not padding).
 
     At most :data:`~dqnn.trainability.MAX_CHUNK`, within ``memory_budget`` (the joint cones' largest
-    components, state and tangent, with temporaries) and within :data:`CHUNK_CACHE_BYTES`. Raises
-    ValueError when the state and tangent of a single sample exceed ``memory_budget`` (the joint cones are
+    components, state and tangent, with temporaries) and within :data:`CHUNK_CACHE_BYTES`; at least 1, like
+    :func:`dqnn.trainability.chunk_size`. Raises ValueError when the state and tangent of a single sample exceed
+    both ``memory_budget`` and the default budget (the joint cones are
     about ``2 L`` qubits wide for ``L`` layers of Fig. 3b, so e.g. 16 layers need 2**32 amplitudes).
     """
     _check_spec(spec)
@@ -992,7 +993,7 @@ def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMOR
     for g in groups:
         if g.network is not None:
             amplitudes += 2 ** (plan_cone(g).peak if use_product_engine(g) else peak_stored_qubits(g.network))
-    if 16 * 2 * amplitudes > memory_budget:
+    if 16 * 2 * amplitudes > max(memory_budget, DEFAULT_MEMORY_BUDGET):  # a tiny budget just means chunks of 1
         raise ValueError(
             f"lightcone: one sample of {spec.label()} needs {16 * 2 * amplitudes / 2**30:.3g} GiB for its state "
             f"and tangent ({amplitudes} amplitudes), more than the memory budget of {memory_budget / 2**30:.3g} GiB"
