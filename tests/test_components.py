@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import dqnn
 from dqnn import architectures, components, states, trainability
-from dqnn.families import HaarUnitary
-from dqnn.network import Network, Perceptron
+from dqnn.families import HaarUnitary, fig3a_perceptron
+from dqnn.gradients import AngleIndex, grad_autodiff
+from dqnn.network import Network, NetworkParams, Perceptron
 from dqnn.trainability import PointSpec
 
 
@@ -21,6 +23,23 @@ def _split_network() -> Network:
         [Perceptron([1], [0], h2), Perceptron([0], [2], h2), Perceptron([2], [2], h2)],  # out 1 stays |0>
     ]
     return Network([4, 4, 3], layers)
+
+
+def _mixed_network() -> Network:
+    """Widths [7, 7, 7]: three identical Fig. 3a chains (qubits 0-2), one of them with a distinct but equal
+    Haar family, a two-qubit part (3, 4), a part starting at layer 1 (qubit 5) and an unwritten output 6."""
+    p, h2, h2b, h3 = fig3a_perceptron(), HaarUnitary(2), HaarUnitary(2), HaarUnitary(3)
+    layers = [
+        [Perceptron([q], [q], p) for q in range(3)] + [Perceptron([3, 4], [3], h3)],
+        [Perceptron([0], [0], h2), Perceptron([1], [1], h2), Perceptron([2], [2], h2b)]
+        + [Perceptron([3], [3, 4], h3), Perceptron([5], [5], h2)],
+    ]
+    return Network([7, 7, 7], layers)
+
+
+def _full_global(net: Network, params: NetworkParams, xf: jax.Array, tf: jax.Array) -> jax.Array:
+    x, t = states.product_vector(xf)[None], states.product_vector(tf)[None]
+    return dqnn.cost(net, params, x, t, "global")
 
 
 def _random_factors(key: jax.Array, n: int) -> np.ndarray:
@@ -88,11 +107,86 @@ def test_gradient_sampler_equals_full_engine() -> None:
     np.testing.assert_allclose(trainability.sample_gradients(spec, 40, seed=2), full, atol=1e-14)
 
 
+def test_identical_components_run_as_one_group_mixed_with_others() -> None:
+    net = _mixed_network()
+    cs = components.components(net)
+    assert [c.outputs for c in cs] == [(0,), (1,), (2,), (3, 4), (5,)]
+    assert len({c.signature() for c in cs}) == 3  # the chains (equal Haar families), the pair, the late part
+    k1, k2, k3 = jax.random.split(jax.random.key(5), 3)
+    params = net.init(k1)
+    xf, tf = jnp.asarray(_random_factors(k2, 7)), jnp.asarray(_random_factors(k3, 7))
+    want = float(_full_global(net, params, xf, tf))
+    assert abs(float(components.global_cost_components(net, params, xf, tf)) - want) < 1e-12
+    jitted = jax.jit(lambda p: components.global_cost_components(net, p, xf, tf, cs))
+    assert abs(float(jitted(params)) - want) < 1e-12
+
+
+def test_derivatives_match_the_full_simulator() -> None:
+    """One differentiated component (an angle), two (a JVP), all (``jax.grad``) and the target factors."""
+    net = _mixed_network()
+    cs = components.components(net)
+    k1, k2, k3, k4 = jax.random.split(jax.random.key(6), 4)
+    params = net.init(k1)
+    xf, tf = jnp.asarray(_random_factors(k2, 7)), jnp.asarray(_random_factors(k3, 7))
+
+    def mine(p: NetworkParams, t: jax.Array = tf) -> jax.Array:
+        return components.global_cost_components(net, p, xf, t, cs)
+
+    def full(p: NetworkParams, t: jax.Array = tf) -> jax.Array:
+        return _full_global(net, p, xf, t)
+
+    for idx in (AngleIndex(0, 0, 0), AngleIndex(0, 2, 0)):
+        want = float(jax.jit(lambda p, idx=idx: grad_autodiff(full, p, idx))(params))
+        got = float(jax.jit(lambda p, idx=idx: grad_autodiff(mine, p, idx))(params))
+        assert abs(got - want) < 1e-12 and abs(want) > 1e-4
+    tangent = jax.tree.map(jnp.zeros_like, params)
+    tangent = ((*tangent[0][:2], {"theta": jnp.ones(1), "haar": ()}, *tangent[0][3:]), tangent[1])
+    tangent = (({"theta": jnp.ones(1), "haar": ()}, *tangent[0][1:]), tangent[1])
+    _, want = jax.jvp(full, (params,), (tangent,))
+    _, got = jax.jvp(mine, (params,), (tangent,))
+    assert abs(float(got) - float(want)) < 1e-12
+    gw, gg = jax.grad(full)(params), jax.grad(mine)(params)
+    for a, b in zip(jax.tree.leaves(gw), jax.tree.leaves(gg), strict=True):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-12)
+    dt = jnp.asarray(_random_factors(k4, 7))
+    _, want = jax.jvp(lambda t: full(params, t), (tf,), (dt,))
+    _, got = jax.jvp(lambda t: mine(params, t), (tf,), (dt,))
+    assert abs(float(got) - float(want)) < 1e-12
+
+
+@pytest.mark.parametrize("target", ["zeros", "shared", "traced"])
+def test_known_shared_targets_give_the_same_numbers(target: str) -> None:
+    """|0...0> and a shared dense factor are constants (zeros skipped); a traced target is data."""
+    net = _mixed_network()
+    k1, k2, k3 = jax.random.split(jax.random.key(8), 3)
+    params = net.init(k1)
+    xf = jnp.asarray(_random_factors(k2, 7))
+    one = _random_factors(k3, 1)[0] if target == "shared" else np.array([1.0, 0.0])
+    tf = np.tile(one, (7, 1))
+    idx = AngleIndex(0, 1, 0)
+    want = float(_full_global(net, params, xf, jnp.asarray(tf)))
+    want_grad = float(grad_autodiff(lambda p: _full_global(net, p, xf, jnp.asarray(tf)), params, idx))
+
+    def mine(p: NetworkParams, t: jax.Array | np.ndarray) -> jax.Array:
+        return components.global_cost_components(net, p, xf, t)
+
+    if target == "traced":
+        got = float(jax.jit(mine)(params, tf))
+        got_grad = float(jax.jit(lambda p, t: grad_autodiff(lambda q: mine(q, t), p, idx))(params, tf))
+    else:
+        got = float(jax.jit(lambda p: mine(p, tf))(params))
+        got_grad = float(jax.jit(lambda p: grad_autodiff(lambda q: mine(q, tf), p, idx))(params))
+    assert abs(got - want) < 1e-12 and abs(got_grad - want_grad) < 1e-12
+    assert abs(want_grad) > 1e-4
+
+
 def test_bad_input_is_named() -> None:
     net = architectures.fig3a(3)
     params = net.init(jax.random.key(0))
     with pytest.raises(ValueError, match="input factors"):
         components.global_overlap(net, params, np.ones((2, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="global_cost_components: need input factors"):
+        components.global_cost_components(net, params, np.ones((2, 3, 2)), np.ones((3, 3, 2)))
     with pytest.raises(ValueError, match="global cost"):
         components.gradient_sampler(PointSpec("fig3a", "local", 3))
     assert states.zero_state(1).shape == (2,)

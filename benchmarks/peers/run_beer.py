@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import resource
 import sys
 import time
@@ -41,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import beer_numpy  # noqa: E402
+from run_peers import machine  # noqa: E402
 
 from dqnn import architectures, datasets  # noqa: E402
 from dqnn.training import pmm  # noqa: E402
@@ -94,18 +94,6 @@ def run_numpy(widths, us, x, t, cfg: pmm.PMMConfig, budget: float) -> tuple[dict
     )
     row = {"engine": "numpy", **_stats(times), "compile_s": None, "peak_mb": peak}
     return row, (new, cost)
-
-
-def machine() -> str:
-    """Short machine description."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, jax {jax.__version__} ({jax.devices()[0].platform})"
 
 
 def versions() -> str:

@@ -16,6 +16,7 @@ disabling the YNN fusion helps); 0.9.2 and 0.6.2 run them. ``pyproject.toml`` th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -25,3 +26,19 @@ if os.environ.get("DQNN_KEEP_X64_FLAG", "") != "1":
 
 #: Any JAX or NumPy array (shapes are given in each docstring).
 Array = Any
+
+
+def rng_compiler_options() -> dict[str, Any] | None:
+    """XLA options for programs that only draw random numbers (e.g. a vmapped ``Network.init``).
+
+    On CPU, LLVM optimisation level 2 instead of the default 3: a vmapped threefry kernel then compiles in
+    about 0.3 s instead of 1 s (there is one per random call site, so a Haar-random network's init took
+    ~5 s to compile), with the same numbers. Simulation programs keep level 3, which runs them 1.4-1.6x
+    faster. Other backends keep their defaults (None).
+    """
+    return {"xla_backend_optimization_level": 2} if jax.default_backend() == "cpu" else None
+
+
+def jit_rng(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``jax.jit(fn)`` compiled with :func:`rng_compiler_options` (for functions that draw random numbers)."""
+    return jax.jit(fn, compiler_options=rng_compiler_options())

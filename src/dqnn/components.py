@@ -13,12 +13,17 @@ then the tensor product of the components' output states, exactly, so
 A component that starts at layer ``start > 0`` reads qubits that no earlier perceptron wrote, i.e. ``|0>``;
 components that never reach the output layer are traced out entirely and drop out (trace one).
 Components with equal :meth:`Component.signature` (the same sub-network up to renumbering) run as one
-vmapped evaluation. Local costs are better served by :mod:`dqnn.lightcone` (each term on its own cone);
-this module is for the global cost. Conventions: :mod:`dqnn`.
+vmapped evaluation (their parameters and factors stacked), so each distinct sub-network is simulated by
+one traced program however many copies of it there are. The product has its own JVP: only the components
+whose parameters (or factors) carry a tangent are differentiated, so the gradient of one angle costs about
+one forward pass (Fig. 3a: ``n - 1`` plain one-qubit overlaps and one with a tangent). Local costs are
+better served by :mod:`dqnn.lightcone` (each term on its own cone); this module is for the global cost.
+Conventions: :mod:`dqnn`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,14 +31,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_derivatives import SymbolicZero
 from numpy.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from dqnn._jax import Array
+from dqnn._jax import Array, jit_rng
+from dqnn.families import family_key
 from dqnn.gradients import grad_autodiff
 from dqnn.network import Network, NetworkParams, Perceptron
 from dqnn.simulate import output_factors, peak_stored_qubits
+from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, stack_trees
 from dqnn.trainability import DEFAULT_MEMORY_BUDGET, PointSpec
 
 #: Largest vmapped chunk for component sampling (components are small, so chunks may be large).
@@ -65,8 +73,13 @@ class Component:
         return max(len(q) for q in self.qubits)
 
     def signature(self) -> tuple[Any, ...]:
-        """A hashable structure key: components with equal signatures differ only in their qubit labels."""
-        rows = tuple(tuple((p.inputs, p.outputs, id(p.unitary)) for p in layer) for layer in self.network.layers)
+        """A hashable structure key: components with equal signatures differ only in their qubit labels.
+
+        Families are compared by :func:`dqnn.families.family_key` (equal Haar families are interchangeable).
+        """
+        rows = tuple(
+            tuple((p.inputs, p.outputs, family_key(p.unitary)) for p in layer) for layer in self.network.layers
+        )
         return (self.network.widths, rows, self.start == 0)
 
 
@@ -108,7 +121,7 @@ def components(net: Network) -> list[Component]:
             rows[l - start].append(j)
         order = [tuple(sorted(q)) for q in qubits]
         if not order[0]:  # its first perceptrons read nothing: a dummy |0> input
-            order[0] = (-1,)
+            order[0] = (ZERO_QUBIT,)
         index = [{q: i for i, q in enumerate(qs)} for qs in order]
         layers = [
             [
@@ -135,38 +148,132 @@ def sub_params(comp: Component, params: NetworkParams) -> NetworkParams:
     return tuple(tuple(params[comp.start + l][j] for j in js) for l, js in enumerate(comp.perceptrons))
 
 
-def _product(factors: Array) -> Array:
-    """The vector (2**m,) of a product of single-qubit states ``factors`` (m, 2), first = most significant."""
-    psi = factors[0]
-    for f in factors[1:]:
-        psi = jnp.kron(psi, f)
-    return psi
+def _groups(cs: Sequence[Component]) -> list[list[Component]]:
+    """The components grouped by :meth:`Component.signature` (in order of first appearance)."""
+    groups: dict[tuple[Any, ...], list[Component]] = {}
+    for c in cs:
+        groups.setdefault(c.signature(), []).append(c)
+    return list(groups.values())
 
 
-def _input(comp: Component, input_factors: Array) -> Array:
-    qs = comp.qubits[0]
-    if comp.start > 0 or qs == (-1,):
-        return _product(jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (len(qs), 1)))
-    return _product(input_factors[jnp.asarray(qs)])
+def _input_qubits(members: Sequence[Component]) -> np.ndarray:
+    """Input qubits (m, w0) of each member's first layer; ``ZERO_QUBIT`` (|0>) for ``start > 0`` and dummy inputs."""
+    return np.array([c.qubits[0] if c.start == 0 else (ZERO_QUBIT,) * len(c.qubits[0]) for c in members])
 
 
-def _fidelity(comp: Component, params: NetworkParams, psi_in: Array, target: Array) -> Array:
-    f = output_factors(comp.network, params, psi_in)
-    va = target.conj() @ f.a
-    vb = va if f.b is None else target.conj() @ f.b
-    return jnp.real(jnp.vdot(vb, va))
+def _known(factors: ArrayLike) -> np.ndarray | None:
+    """``factors`` as a complex NumPy array when their values are known while tracing (not a tracer), else None."""
+    return None if isinstance(factors, jax.core.Tracer) else np.asarray(factors, dtype=np.complex128)
 
 
-def _stack(trees: Sequence[Any]) -> Any:
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
+def _shared_target(known: np.ndarray | None, outputs: np.ndarray) -> np.ndarray | None:
+    """The target vector (2**k,) of a group whose members (output qubits (m, k)) all have the same known factors.
+
+    ``known``: the full target factors (n_out, 2) from :func:`_known`. None when unknown or not shared.
+    """
+    if known is None:
+        return None
+    t = known[outputs]
+    return functools.reduce(np.kron, t[0]) if (t == t[:1]).all() else None
 
 
-def _check_factors(net: Network, xf: Array, tf: Array, where: str) -> None:
-    if xf.shape != (net.num_inputs, 2) or tf.shape != (net.num_outputs, 2):
-        raise ValueError(
-            f"{where}: need input factors {(net.num_inputs, 2)} and target factors {(net.num_outputs, 2)}, "
-            f"got {xf.shape} and {tf.shape}"
+def _project(target: Array, a: Array) -> Array:
+    """``<target|`` on the rows of ``a`` (d, r): the (r,) vector. A NumPy ``target`` (d,) skips its zero amplitudes.
+
+    Skipping is exact and lets XLA drop every amplitude the overlap does not read (for ``|0...0>`` one row).
+    """
+    if isinstance(target, np.ndarray):
+        rows = np.flatnonzero(target)
+        return jnp.sum(jnp.asarray(target[rows].conj())[:, None] * a[rows], axis=0)
+    return jnp.sum(target.conj()[:, None] * a, axis=0)
+
+
+def _fidelity(comp: Component, target: np.ndarray | None, params: NetworkParams, xf: Array, tf: Array) -> Array:
+    """``<t|rho_c|t>`` of one component: sub-network ``params``, input factors (w0, 2), target factors (k, 2).
+
+    ``target``: the target vector (2**k,) when known (NumPy, see :func:`_project`); None: made from ``tf``.
+    """
+    f = output_factors(comp.network, params, product_vector(xf))
+    t = product_vector(tf) if target is None else target
+    va = _project(t, f.a)
+    vb = va if f.b is None else _project(t, f.b)
+    return jnp.real(jnp.sum(vb.conj() * va))
+
+
+def _fidelities(rep: Component, target: np.ndarray | None, ps: NetworkParams, xs: Array, ts: Array) -> Array:
+    """:func:`_fidelity` (m,) of ``m`` components shaped as ``rep``: stacked params, factors (m, w0, 2), (m, k, 2)."""
+    return jax.vmap(lambda p, x, t: _fidelity(rep, target, p, x, t))(ps, xs, ts)
+
+
+def _is_zero(tangent: Any) -> bool:
+    return all(isinstance(t, SymbolicZero) for t in jax.tree.leaves(tangent))
+
+
+def _dense(primal: Any, tangent: Any) -> Any:
+    """``tangent`` with its symbolic zeros made arrays (shaped as ``primal``)."""
+    return jax.tree.map(lambda p, t: jnp.zeros_like(p) if isinstance(t, SymbolicZero) else t, primal, tangent)
+
+
+#: Up to this many differentiated components, the tangent of the product is summed term by term.
+FEW_TANGENTS = 4
+
+
+def _product_of_groups(
+    reps: Sequence[Component], shared: Sequence[np.ndarray | None]
+) -> Callable[[Any, Any, Any], Array]:
+    """``(params, inputs, targets) -> prod`` over the groups' members of their overlaps (a scalar).
+
+    ``params[g]``: the members' sub-network params (a tuple, one per member); ``inputs[g]`` (m, w0, 2) and
+    ``targets[g]`` (m, k, 2): their factors; ``shared[g]``: the group's known target vector or None (see
+    :func:`_shared_target`; it then replaces ``targets[g]``). Each group is one vmapped evaluation. Its
+    JVP differentiates only the members whose parameters or factors carry a tangent (one angle: one
+    component), as ``d prod = sum_c d<t_c|rho_c|t_c> prod_{c' != c} <t_c'|rho_c'|t_c'>``.
+    """
+
+    def values(params: Any, inputs: Any, targets: Any) -> Array:
+        return jnp.concatenate(
+            [
+                _fidelities(r, s, stack_trees(p), x, t)
+                for r, s, p, x, t in zip(reps, shared, params, inputs, targets, strict=True)
+            ]
         )
+
+    @jax.custom_jvp
+    def total(params: Any, inputs: Any, targets: Any) -> Array:
+        return jnp.prod(values(params, inputs, targets))
+
+    def jvp(primals: Any, tangents: Any) -> tuple[Array, Array]:
+        vals: list[Array] = []  # per group: the members without a tangent, then those with one
+        dvals: list[Array] = []  # the same order; zeros for the members without a tangent
+        flags: list[bool] = []
+        for rep, tg, ps, xs, ts, dps, dxs, dts in zip(reps, shared, *primals, *tangents, strict=True):
+            data_fixed = _is_zero(dxs) and _is_zero(dts)
+            live = np.array([not (data_fixed and _is_zero(dp)) for dp in dps])
+            off, on = np.flatnonzero(~live), np.flatnonzero(live)
+            if off.size:
+                vals.append(_fidelities(rep, tg, stack_trees([ps[i] for i in off]), xs[off], ts[off]))
+                dvals.append(jnp.zeros(off.size))
+            if on.size:
+                v, dv = jax.jvp(
+                    lambda p, x, t, rep=rep, tg=tg: _fidelities(rep, tg, p, x, t),
+                    (stack_trees([ps[i] for i in on]), xs[on], ts[on]),
+                    (stack_trees([_dense(ps[i], dps[i]) for i in on]), _dense(xs, dxs)[on], _dense(ts, dts)[on]),
+                )
+                vals.append(v)
+                dvals.append(dv)
+            flags += [False] * off.size + [True] * on.size
+        allv, alldv = jnp.concatenate(vals), jnp.concatenate(dvals)
+        out = jnp.prod(allv)
+        where = np.flatnonzero(flags)
+        if where.size > FEW_TANGENTS:
+            return jax.jvp(jnp.prod, (allv,), (alldv,))
+        dout = jnp.zeros_like(out)
+        for i in where:  # d prod = sum_i dv_i prod_{j != i} v_j
+            dout = dout + alldv[i] * jnp.prod(jnp.where(np.arange(allv.shape[0]) == i, 1.0, allv))
+        return out, dout
+
+    total.defjvp(jvp, symbolic_zeros=True)
+    return total
 
 
 def global_overlap(
@@ -179,27 +286,29 @@ def global_overlap(
     """``<phi|rho_out|phi>`` for a product input and a product target, as a product over components (a scalar).
 
     ``input_factors`` (n_in, 2) and ``target_factors`` (n_out, 2): single-qubit factors (first = qubit 0).
-    Equals ``1 - dqnn.cost(net, params, inputs, targets, "global")`` for the product states; differentiable.
+    Equals ``1 - dqnn.cost(net, params, inputs, targets, "global")`` for the product states; differentiable
+    (a derivative with respect to one angle simulates only the component that holds it). Target factors
+    known while tracing (NumPy, or any array that is not a tracer) that the members of a group share, such as
+    ``|0...0>``, enter as constants whose zero amplitudes are skipped (exact, and much less to compute).
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
-    tf = jnp.asarray(target_factors, dtype=jnp.complex128)
-    _check_factors(net, xf, tf, "global_overlap")
+    xf, tf = product_factors(
+        input_factors, target_factors, net.num_inputs, net.num_outputs, "global_overlap", stacked=False
+    )
     cs = components(net) if comps is None else list(comps)
-    groups: dict[tuple[Any, ...], list[Component]] = {}
-    for c in cs:
-        groups.setdefault(c.signature(), []).append(c)
+    groups = _groups(cs)
     total = jnp.ones((), dtype=jnp.float64)
-    for members in groups.values():
-        rep = members[0]
-        ps = _stack([sub_params(c, params) for c in members])
-        xs = jnp.stack([_input(c, xf) for c in members])
-        ts = jnp.stack([_product(tf[jnp.asarray(c.outputs)]) for c in members])
-        vals = jax.vmap(lambda p, x, t, rep=rep: _fidelity(rep, p, x, t))(ps, xs, ts)
-        total = total * jnp.prod(vals)
+    if groups:
+        outs = [np.array([c.outputs for c in g]) for g in groups]
+        known = _known(target_factors)
+        total = _product_of_groups([g[0] for g in groups], [_shared_target(known, o) for o in outs])(
+            tuple(tuple(sub_params(c, params) for c in g) for g in groups),
+            tuple(factors_on(xf, _input_qubits(g)) for g in groups),
+            tuple(tf[o] for o in outs),
+        )
     written = {q for c in cs for q in c.outputs}
-    for q in range(net.num_outputs):
-        if q not in written:  # stays |0>
-            total = total * jnp.abs(tf[q, 0]) ** 2
+    idle = [q for q in range(net.num_outputs) if q not in written]
+    if idle:  # output qubits no perceptron writes stay |0>
+        total = total * jnp.prod(jnp.abs(tf[np.asarray(idle), 0]) ** 2)
     return total
 
 
@@ -214,14 +323,15 @@ def global_cost_components(
 
     Stacked ``(N, n_in, 2)`` / ``(N, n_out, 2)`` factors give the average over the pairs (Eq. 2).
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
-    tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     cs = components(net) if comps is None else list(comps)
-    if xf.ndim == 3:
-        if tf.ndim != 3 or tf.shape[0] != xf.shape[0]:
-            raise ValueError(f"global_cost_components: stacked inputs {xf.shape} need stacked targets, got {tf.shape}")
-        return jnp.mean(jax.vmap(lambda x, t: 1.0 - global_overlap(net, params, x, t, cs))(xf, tf))
-    return 1.0 - global_overlap(net, params, xf, tf, cs)
+    return pair_mean(
+        lambda x, t: 1.0 - global_overlap(net, params, x, t, cs),
+        input_factors,
+        target_factors,
+        net.num_inputs,
+        net.num_outputs,
+        "global_cost_components",
+    )
 
 
 def splits(net: Network) -> bool:
@@ -230,7 +340,7 @@ def splits(net: Network) -> bool:
 
 
 def gradient_sampler(spec: PointSpec) -> Callable[[Array], Array]:
-    """A jitted ``keys (c,) -> gradients (c,)`` for a global-cost point, component by component.
+    """A ``keys (c,) -> gradients (c,)`` (two jitted programs) for a global-cost point, component by component.
 
     Same samples as :func:`dqnn.trainability.gradient_sampler` for the same keys (up to rounding): every
     perceptron is initialised by ``net.init(key)`` as there.
@@ -246,7 +356,9 @@ def gradient_sampler(spec: PointSpec) -> Callable[[Array], Array]:
     def cost_fn(q: NetworkParams) -> Array:
         return 1.0 - global_overlap(net, q, zeros_in, zeros_out, cs)
 
-    return jax.jit(jax.vmap(lambda key: grad_autodiff(cost_fn, net.init(key), idx)))
+    inits = jit_rng(jax.vmap(net.init))  # random draws: fast-compiling options (see dqnn._jax)
+    grads = jax.jit(jax.vmap(lambda p: grad_autodiff(cost_fn, p, idx)))
+    return lambda keys: grads(inits(keys))
 
 
 def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:

@@ -58,6 +58,7 @@ from dqnn.families import Circuit, Family, GateOp, Op, embed
 from dqnn.gradients import AngleIndex, check_index
 from dqnn.network import Network, NetworkParams, Perceptron
 from dqnn.simulate import output_factors, peak_stored_qubits
+from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, stack_trees
 from dqnn.trainability import DEFAULT_MEMORY_BUDGET, MAX_CHUNK, PointSpec
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
@@ -253,23 +254,14 @@ def sub_angle(cone: LightCone, idx: AngleIndex) -> AngleIndex | None:
     return AngleIndex(l, cone.perceptrons[l].index(idx.perceptron), idx.angle)
 
 
-def product_vector(factors: Array) -> Array:
-    """The state vector (2**m,) of a product of single-qubit states ``factors`` (m, 2) (first = most significant)."""
-    psi = factors[0]
-    for f in factors[1:]:
-        psi = jnp.kron(psi, f)
-    return psi
-
-
 def _reads_input(cone: LightCone) -> bool:
     return cone.network is not None and cone.start == 0 and cone.qubits[0] != (-1,)
 
 
 def cone_factors(cone: LightCone, input_factors: Array) -> Array:
     """The sub-network's input factors (w0, 2): ``input_factors`` (n_in, 2) on ``qubits[0]``, or |0> each."""
-    if _reads_input(cone):
-        return jnp.asarray(input_factors)[jnp.asarray(cone.qubits[0])]
-    return jnp.asarray(np.tile(_ZERO, (len(cone.qubits[0]), 1)))
+    qubits = cone.qubits[0] if _reads_input(cone) else (ZERO_QUBIT,) * len(cone.qubits[0])
+    return factors_on(input_factors, qubits)
 
 
 def cone_input(cone: LightCone, input_factors: Array) -> Array:
@@ -684,10 +676,6 @@ def cone_overlaps(
     return _rep_overlaps(cone, sub_params(cone, params), cone_factors(cone, input_factors), tf, engine)
 
 
-def _stack(trees: Sequence[Any]) -> Any:
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
-
-
 def local_overlaps(
     net: Network,
     params: NetworkParams,
@@ -702,13 +690,7 @@ def local_overlaps(
     Cones with equal :meth:`LightCone.signature` run as one vmapped evaluation. ``cones`` may be joint cones
     (each output in exactly one of them). ``engine``: see :func:`cone_overlaps`.
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
-    tf = jnp.asarray(target_factors, dtype=jnp.complex128)
-    if xf.shape != (net.num_inputs, 2) or tf.shape != (net.num_outputs, 2):
-        raise ValueError(
-            f"local_overlaps: need input factors {(net.num_inputs, 2)} and target factors {(net.num_outputs, 2)}, "
-            f"got {xf.shape} and {tf.shape}"
-        )
+    xf, tf = product_factors(input_factors, target_factors, net.num_inputs, net.num_outputs, "local_overlaps", False)
     cs = light_cones(net) if cones is None else list(cones)
     groups: dict[tuple[Any, ...], list[LightCone]] = {}
     for c in cs:
@@ -721,7 +703,7 @@ def local_overlaps(
                 for o in c.outputs:
                     vals[o] = jnp.abs(tf[o, 0]) ** 2
             continue
-        ps = _stack([sub_params(c, params) for c in members])
+        ps = stack_trees([sub_params(c, params) for c in members])
         xs = jnp.stack([cone_factors(c, xf) for c in members])
         ts = jnp.stack([tf[jnp.asarray(c.outputs)] for c in members])
         # the representative's full-network indices, with every member's parameters in their places
@@ -763,15 +745,15 @@ def local_cost_lightcone(
     (N, n_out, 2) for a training set (then the average over pairs, Eq. 2). Equals
     ``dqnn.cost(net, params, inputs, targets, "local")`` for the product states; differentiable.
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
-    tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     cs = light_cones(net) if cones is None else list(cones)
-    if xf.ndim == 3:
-        if tf.ndim != 3 or tf.shape[0] != xf.shape[0]:
-            raise ValueError(f"local_cost_lightcone: stacked inputs {xf.shape} need stacked targets, got {tf.shape}")
-        terms = jax.vmap(lambda x, t: 1.0 - jnp.mean(local_overlaps(net, params, x, t, cs, engine)))(xf, tf)
-        return jnp.mean(terms)
-    return 1.0 - jnp.mean(local_overlaps(net, params, xf, tf, cs, engine))
+    return pair_mean(
+        lambda x, t: 1.0 - jnp.mean(local_overlaps(net, params, x, t, cs, engine)),
+        input_factors,
+        target_factors,
+        net.num_inputs,
+        net.num_outputs,
+        "local_cost_lightcone",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

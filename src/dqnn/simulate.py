@@ -264,6 +264,8 @@ def _run_layer(reg: _Register, net: Network, params: NetworkParams, l: int) -> N
 SCAN_MIN_REPEATS = 3
 #: Longest block of layers looked for when planning scans.
 SCAN_MAX_PERIOD = 4
+#: Blocks unrolled at most before a repeat that does not keep the register's layout is unrolled entirely.
+SCAN_UNROLL_TRIES = 3
 
 
 class _NotStable(Exception):
@@ -298,10 +300,6 @@ def _plan(net: Network) -> list[tuple[int, int, int]]:
     return out
 
 
-def _stack(trees: Sequence[object]) -> object:
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
-
-
 def _scan_blocks(reg: _Register, net: Network, params: NetworkParams, first: int, p: int, k: int) -> None:
     """Run layers ``first .. first + p*k - 1`` (``k`` repeats of a ``p``-layer block) as one ``lax.scan``.
 
@@ -309,7 +307,7 @@ def _scan_blocks(reg: _Register, net: Network, params: NetworkParams, first: int
     """
     labels0, zeros0 = list(reg.labels), set(reg.zeros)
     shape0, pure0, dtype0 = reg.a.shape, reg.b is None, reg.a.dtype
-    xs = tuple(_stack([params[first + m * p + i] for m in range(k)]) for i in range(p))
+    xs = tuple(states.stack_trees([params[first + m * p + i] for m in range(k)]) for i in range(p))
     peak = [reg.peak]
 
     def body(carry: tuple[Array, Array | None], block: tuple[object, ...]) -> tuple[tuple[Array, Array | None], None]:
@@ -334,26 +332,27 @@ def _scan_blocks(reg: _Register, net: Network, params: NetworkParams, first: int
 
 
 def _run_network(reg: _Register, net: Network, params: NetworkParams) -> None:
-    """Every layer in order: repeated blocks (:func:`_plan`) as scans after one unrolled block, the rest unrolled.
+    """Every layer in order: repeated blocks (:func:`_plan`) as scans, the rest unrolled.
 
-    The first block of a repeat is unrolled so the register reaches its steady layout; if a scan still
-    finds the layout changing, one more block is unrolled and the scan retried (twice), then the rest is
-    unrolled. Scanning keeps compile time flat in the depth; the arithmetic is the same.
+    A repeat is scanned from its first block when the register's layout is already steady there;
+    otherwise blocks are unrolled one at a time (at most ``SCAN_UNROLL_TRIES``) until a scan over the
+    remaining ones keeps the layout, and the rest is unrolled if none does. Scanning keeps compile time
+    flat in the depth; the arithmetic is the same.
     """
     for first, p, k in _plan(net):
         done = 0
-        for _ in range(3):
-            for i in range(p):
-                _run_layer(reg, net, params, first + done * p + i)
-            done += 1
-            if k - done < 2:
-                break
-            try:
-                _scan_blocks(reg, net, params, first + done * p, p, k - done)
-                done = k
-                break
-            except _NotStable:
-                continue
+        if k >= SCAN_MIN_REPEATS:
+            for _ in range(SCAN_UNROLL_TRIES + 1):
+                try:
+                    _scan_blocks(reg, net, params, first + done * p, p, k - done)
+                    done = k
+                    break
+                except _NotStable:
+                    if k - done - 1 < 2:
+                        break
+                    for i in range(p):
+                        _run_layer(reg, net, params, first + done * p + i)
+                    done += 1
         for l in range(first + done * p, first + k * p):
             _run_layer(reg, net, params, l)
 

@@ -1,14 +1,16 @@
-"""Input states: validation, standard states and random states (all seeded).
+"""Input states: validation, standard states and random states (all seeded), and product-state factors.
 
 A state on ``n`` qubits is a ``(2**n,)`` vector or a ``(2**n, 2**n)`` density matrix, qubit 0 most
 significant (see :mod:`dqnn`). Validation runs on concrete arrays; inside ``jit``/``vmap`` only shapes
-are checked (values are not known at trace time).
+are checked (values are not known at trace time). A product state is also given by its single-qubit
+*factors* ``(n, 2)`` (row ``q``: qubit ``q``), as the light-cone and component simulators take them;
+:func:`stack_trees` stacks the matching sub-network parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -91,6 +93,73 @@ def product_state(vectors: Sequence[ArrayLike]) -> Array:
     return out
 
 
+def product_vector(factors: ArrayLike) -> Array:
+    """The vector (2**m,) of the product of single-qubit states ``factors`` (m, 2), row 0 most significant."""
+    f = jnp.asarray(factors)
+    psi = f[0]
+    for v in f[1:]:
+        psi = jnp.kron(psi, v)
+    return psi
+
+
+#: The qubit index that :func:`factors_on` reads as |0> (a qubit no input factor describes).
+ZERO_QUBIT = -1
+
+
+def factors_on(factors: ArrayLike, qubits: ArrayLike) -> Array:
+    """Rows of single-qubit ``factors`` (n, 2) at the integer array ``qubits`` (any shape S): shape (*S, 2).
+
+    Index :data:`ZERO_QUBIT` gives |0> (one gather for a whole stack of sub-networks' inputs).
+    """
+    f = jnp.asarray(factors)
+    padded = jnp.concatenate([f, jnp.asarray([[1.0, 0.0]], dtype=f.dtype)])
+    return padded[np.asarray(qubits, dtype=int)]
+
+
+def product_factors(
+    input_factors: ArrayLike, target_factors: ArrayLike, num_inputs: int, num_outputs: int, name: str, stacked: bool
+) -> tuple[Array, Array]:
+    """complex128 input factors (n_in, 2) and target factors (n_out, 2) of a product pair, shapes checked.
+
+    With ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
+    Raises ValueError naming ``name`` for other shapes.
+    """
+    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
+    tf = jnp.asarray(target_factors, dtype=jnp.complex128)
+    lead = xf.shape[:1] if stacked and xf.ndim == 3 else ()
+    if xf.shape != (*lead, num_inputs, 2) or tf.shape != (*lead, num_outputs, 2):
+        raise ValueError(
+            f"{name}: need input factors {(*lead, num_inputs, 2)} and target factors {(*lead, num_outputs, 2)}, "
+            f"got {xf.shape} and {tf.shape}"
+        )
+    return xf, tf
+
+
+def pair_mean(
+    cost: Callable[[ArrayLike, ArrayLike], Array],
+    input_factors: ArrayLike,
+    target_factors: ArrayLike,
+    num_inputs: int,
+    num_outputs: int,
+    name: str,
+) -> Array:
+    """``cost(x, t)`` of one product pair (factors (n_in, 2), (n_out, 2)), or its mean over a stack (Eq. 2).
+
+    Stacked factors (N, n_in, 2) and (N, n_out, 2) give ``mean_i cost(x_i, t_i)`` (one vmapped evaluation);
+    one pair is passed on as given (so concrete factors stay concrete). Shapes are checked by
+    :func:`product_factors` (ValueError naming ``name``).
+    """
+    xf, tf = product_factors(input_factors, target_factors, num_inputs, num_outputs, name, stacked=True)
+    if xf.ndim == 3:
+        return jnp.mean(jax.vmap(cost)(xf, tf))
+    return cost(input_factors, target_factors)
+
+
+def stack_trees(trees: Sequence[Any]) -> Any:
+    """Pytrees of one structure stacked leaf by leaf along a new leading axis (length ``len(trees)``)."""
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
+
+
 def random_product_state(key: Array, num_qubits: int) -> tuple[Array, Array]:
     """A Haar-random product state: ``(vector (2**n,), factors (n, 2))``."""
     keys = jax.random.split(key, num_qubits)
@@ -125,13 +194,19 @@ def fidelity_pure(state: ArrayLike, target: ArrayLike) -> Array:
 
 __all__ = [
     "STATE_ATOL",
+    "ZERO_QUBIT",
     "as_input",
     "basis_state",
     "density",
+    "factors_on",
     "fidelity_pure",
     "haar_state",
+    "pair_mean",
+    "product_factors",
     "product_state",
+    "product_vector",
     "random_density_matrix",
     "random_product_state",
+    "stack_trees",
     "zero_state",
 ]

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from dqnn import analytic, architectures
+from dqnn._jax import jit_rng
 from dqnn.cost import CostKind, cost
 from dqnn.gradients import grad_autodiff, grad_param_shift
 from dqnn.network import Network, NetworkParams
@@ -110,7 +111,11 @@ def _pmm_tangent(net: Network, params: NetworkParams, key: jax.Array) -> Network
 
 
 def gradient_sampler(spec: PointSpec, method: Method = "autodiff") -> Callable[[jax.Array], jax.Array]:
-    """A jitted function ``keys (c,) -> gradients (c,)``: one random initialisation per key."""
+    """A function ``keys (c,) -> gradients (c,)``: one random initialisation per key.
+
+    Two jitted programs: the random draws (:func:`dqnn._jax.jit_rng`, fast to compile) and the
+    simulation (default XLA options, fast to run).
+    """
     net = spec.network()
     x, t = spec.data()
 
@@ -119,19 +124,23 @@ def gradient_sampler(spec: PointSpec, method: Method = "autodiff") -> Callable[[
 
     if spec.arch == "pmm":
 
-        def one(key: jax.Array) -> jax.Array:
+        def draw(key: jax.Array) -> tuple[NetworkParams, NetworkParams]:
             k1, k2 = jax.random.split(key)
             p = net.init(k1)
-            return jax.jvp(cost_fn, (p,), (_pmm_tangent(net, p, k2),))[1]
+            return p, _pmm_tangent(net, p, k2)
 
-    else:
-        idx = spec.problem().angle_index(net)
-        grad = grad_autodiff if method == "autodiff" else grad_param_shift
+        def grad_pmm(p: NetworkParams, tangent: NetworkParams) -> jax.Array:
+            return jax.jvp(cost_fn, (p,), (tangent,))[1]
 
-        def one(key: jax.Array) -> jax.Array:
-            return grad(cost_fn, net.init(key), idx)
+        draws = jit_rng(jax.vmap(draw))
+        grads = jax.jit(jax.vmap(grad_pmm))
+        return lambda keys: grads(*draws(keys))
 
-    return jax.jit(jax.vmap(one))
+    idx = spec.problem().angle_index(net)
+    grad = grad_autodiff if method == "autodiff" else grad_param_shift
+    inits = jit_rng(jax.vmap(net.init))
+    grad_fn = jax.jit(jax.vmap(lambda p: grad(cost_fn, p, idx)))
+    return lambda keys: grad_fn(inits(keys))
 
 
 def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
