@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= results/demo
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -24,7 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
 
 test: lint typecheck pytest
 

@@ -1,20 +1,23 @@
 """An independent brute-force implementation of Eq. (1) for tests.
 
-It builds the unitary V of the whole network on all qubits of all layers (numpy only, no dqnn
-simulator code), applies it to rho_in (x) |0><0|, and traces out every layer but the last.
+It builds the unitary V of the whole network on all qubits of all layers (no dqnn simulator code), applies
+it to rho_in (x) |0><0|, and traces out every layer but the last. NumPy by default; with ``xp=jax.numpy``
+the same code is traceable and differentiable (a reference gradient for the training tests).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from dqnn.network import Network
 
 
-def embed_full(u: np.ndarray, qubits: list[int], total: int) -> np.ndarray:
+def embed_full(u, qubits: list[int], total: int, xp: Any = np):  # type: ignore[no-untyped-def]
     """``u`` acting on global ``qubits`` (in that order) of ``total`` qubits, by permuting a kron product."""
     rest = [q for q in range(total) if q not in qubits]
-    big = np.kron(u, np.eye(2 ** len(rest)))
+    big = xp.kron(u, xp.eye(2 ** len(rest)))
     order = qubits + rest  # tensor axis i <-> qubit order[i]
     t = big.reshape((2,) * (2 * total))
     perm = [order.index(q) for q in range(total)]
@@ -22,26 +25,46 @@ def embed_full(u: np.ndarray, qubits: list[int], total: int) -> np.ndarray:
     return t.reshape(2**total, 2**total)
 
 
-def output_bruteforce(net: Network, params, rho_in: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def network_unitary(net: Network, params, xp: Any = np):  # type: ignore[no-untyped-def]
+    """The unitary V of the whole network on all ``sum(widths)`` qubits (layer 0 first, most significant)."""
     widths = list(net.widths)
     total = sum(widths)
     offsets = np.cumsum([0, *widths])
-    n0 = widths[0]
-    rho0 = np.asarray(rho_in, dtype=complex)
-    if rho0.ndim == 1:
-        rho0 = np.outer(rho0, rho0.conj())
-    zeros = np.zeros((2 ** (total - n0),) * 2, dtype=complex)
-    zeros[0, 0] = 1.0
-    rho = np.kron(rho0, zeros)
-    v = np.eye(2**total, dtype=complex)
+    v = xp.eye(2**total, dtype=complex)
     for l, layer in enumerate(net.layers):
         for j, p in enumerate(layer):
             qubits = [int(offsets[l] + q) for q in p.inputs] + [int(offsets[l + 1] + q) for q in p.outputs]
-            u = np.asarray(p.unitary.matrix(params[l][j]))
-            v = embed_full(u, qubits, total) @ v
+            u = xp.asarray(p.unitary.matrix(params[l][j]))
+            v = embed_full(u, qubits, total, xp) @ v
+    return v
+
+
+def output_bruteforce(net: Network, params, rho_in, xp: Any = np, v=None):  # type: ignore[no-untyped-def]
+    """Eq. (1): the output density matrix for input ``rho_in`` (a state vector or a density matrix)."""
+    widths = list(net.widths)
+    total = sum(widths)
+    n0 = widths[0]
+    rho0 = xp.asarray(rho_in, dtype=complex)
+    if rho0.ndim == 1:
+        rho0 = xp.outer(rho0, rho0.conj())
+    zeros = np.zeros((2 ** (total - n0),) * 2, dtype=complex)
+    zeros[0, 0] = 1.0
+    rho = xp.kron(rho0, xp.asarray(zeros))
+    if v is None:
+        v = network_unitary(net, params, xp)
     rho = v @ rho @ v.conj().T
     keep = widths[-1]
     d_keep = 2**keep
     d_rest = 2 ** (total - keep)
     t = rho.reshape(d_rest, d_keep, d_rest, d_keep)
-    return np.einsum("aiaj->ij", t)
+    return xp.einsum("aiaj->ij", t)
+
+
+def fidelity_cost_bruteforce(net: Network, params, inputs, observables, xp: Any = np):  # type: ignore[no-untyped-def]
+    """``1 - (1/N) sum_x Re Tr[Pi_x rho_x]`` over stacked ``inputs`` (vectors or density matrices) and ``Pi_x``."""
+    v = network_unitary(net, params, xp)
+    fids = [
+        xp.real(xp.trace(o @ output_bruteforce(net, params, x, xp, v)))
+        for x, o in zip(inputs, observables, strict=True)
+    ]
+    return 1.0 - sum(fids) / len(fids)

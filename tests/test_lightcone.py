@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from dqnn import architectures, families, gates, lightcone, states, trainability
-from dqnn.cost import cost
+from dqnn.cost import cost, per_pair
 from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.gradients import AngleIndex, angle_indices
+from dqnn.gradients import AngleIndex, angle_indices, check_shift_rule, shift_angle
 from dqnn.network import Network, Perceptron
 
 
@@ -50,6 +53,15 @@ def _hand_made() -> Network:
     return Network([4, 4, 4, 3], [layer0, layer1, layer2])
 
 
+def _swap_tail() -> Network:
+    """Output 2 is input 2 moved by SWAPs only, so the engine never stores it."""
+    v1 = families.fig3b_v1()
+    v2 = families.fig3b_v2()
+    layer0 = [Perceptron([0, 1], [0], v1), Perceptron([1], [1], v2), Perceptron([2], [2], v2)]
+    layer1 = [Perceptron([0, 1], [0], v1), Perceptron([1], [1], v2), Perceptron([2], [2], v2)]
+    return Network([3, 3, 3], [layer0, layer1])
+
+
 CASES = [
     ("fig3b-n4-L3", lambda: architectures.fig3b(4, 3)),
     ("fig3b-n6-L4", lambda: architectures.fig3b(6, 4)),
@@ -58,11 +70,41 @@ CASES = [
     ("hand-made", _hand_made),
     ("hand-made-widths", lambda: Network([3, 2], [[Perceptron([2, 0], [1], HaarUnitary(3))]])),
 ]
+NAMES = [c[0] for c in CASES]
 
 
-@pytest.mark.parametrize(("name", "make"), CASES, ids=[c[0] for c in CASES])
-def test_cost_and_gradient_equal_full_simulation(name, make):
-    net = make()
+@functools.cache
+def _net(name: str) -> Network:
+    """One network per case for the whole module, so the tests below share their compiled programs."""
+    return {**dict(CASES), "swap-tail": _swap_tail}[name]()
+
+
+@functools.cache
+def _full_reference(name: str) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """The full simulator's local cost of each pair and its exact gradient in every angle (jitted once per case).
+
+    ``(params, input vectors (N, 2**n_in), target factors (N, n_out, 2)) -> (C_x (N,), dC_x/dtheta (N, angles))``,
+    angles in ``angle_indices`` order. The gradient is the two-term parameter-shift rule on the full simulation
+    (exact: every generator has eigenvalues +-1, checked), all shifted parameter sets in one vmapped evaluation:
+    one compilation of the forward simulation, a fraction of that of its reverse-mode gradient.
+    """
+    net = _net(name)
+    every = angle_indices(net)
+    for idx in every:
+        check_shift_rule(net, idx)
+
+    def run(params, inputs, targets):  # type: ignore[no-untyped-def]
+        sets = [params] + [shift_angle(params, idx, s) for idx in every for s in (np.pi / 2, -np.pi / 2)]
+        batch = jax.tree.map(lambda *leaves: jnp.stack(leaves), *sets)
+        c = jax.vmap(lambda p: per_pair(net, p, inputs, targets, "local"))(batch)  # (1 + 2 angles, N)
+        return c[0], (0.5 * (c[1::2] - c[2::2])).T
+
+    return jax.jit(run)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cost_and_gradient_equal_full_simulation(name):
+    net = _net(name)
     key = jax.random.key(7)
     params = net.init(key)
     kx, kt = jax.random.split(jax.random.fold_in(key, 1))
@@ -70,52 +112,69 @@ def test_cost_and_gradient_equal_full_simulation(name, make):
     tf = _random_factors(kt, net.num_outputs)
     xs = jnp.stack([xf, _random_factors(jax.random.key(3), net.num_inputs)])  # stacked pairs (Eq. 2)
     ts = jnp.stack([tf, _random_factors(jax.random.key(4), net.num_outputs)])
-
-    def f_full(p):
-        return cost(net, p, _product(xf)[None], tf[None], "local")
-
-    full = float(jax.jit(f_full)(params))
-    g_full = jax.jit(jax.grad(f_full))(params)
-    full2 = float(jax.jit(lambda p: cost(net, p, jax.vmap(_product)(xs), ts, "local"))(params))
+    costs, grads = _full_reference(name)(params, jax.vmap(_product)(xs), ts)
+    full, full2 = float(costs[0]), float(jnp.mean(costs))  # pair 0 is (xf, tf)
     # auto is product for the architectures; where it mixes both engines, check each of them too
-    mixed = not all(lightcone.use_product_engine(c) for c in lightcone.light_cones(net))
-    for engine in ("auto", "product", "factored") if mixed else ("auto",):
+    cones = lightcone.light_cones(net)
+    mixed = not all(lightcone.use_product_engine(c) for c in cones)
+    engines = ("auto", "product", "factored") if mixed else ("auto",)
+    every = angle_indices(net)
 
-        def f_cone(p, engine=engine):
-            return lightcone.local_cost_lightcone(net, p, xf, tf, engine=engine)
+    def simulators(engine):  # type: ignore[no-untyped-def]
+        """Which simulator runs each cone that holds an angle (product: True) under ``engine``."""
+        return tuple(
+            engine == "product" or (engine == "auto" and lightcone.use_product_engine(c))
+            for c in cones
+            if any(c.contains(i.layer, i.perceptron) for i in every)
+        )
 
-        np.testing.assert_allclose(float(jax.jit(f_cone)(params)), full, atol=1e-10, rtol=0, err_msg=engine)
-        g_cone = jax.jit(jax.grad(f_cone))(params)
-        for idx in angle_indices(net):
+    # Engines that run every cone holding an angle on the same simulator compute the angle gradient by the same
+    # program (hand-made: auto runs cones 0 and 1 factored, like "factored"; cone 2 has no angle): it is
+    # differentiated once, under the first of them, and checked for each.
+    grad_engine = {e: next(f for f in engines if simulators(f) == simulators(e)) for e in engines}
+
+    @jax.jit  # every engine in one compilation: value (and reverse-mode gradient) for one pair, value for two
+    def cone_side(p):  # type: ignore[no-untyped-def]
+        out = {}
+        for engine in engines:
+
+            def f(q, engine=engine):  # type: ignore[no-untyped-def]
+                return lightcone.local_cost_lightcone(net, q, xf, tf, engine=engine)
+
+            value, grad = jax.value_and_grad(f)(p) if grad_engine[engine] == engine else (f(p), None)
+            out[engine] = (value, grad, lightcone.local_cost_lightcone(net, p, xs, ts, engine=engine))
+        return out
+
+    results = cone_side(params)
+    for engine in engines:
+        value, _, value2 = results[engine]
+        g_cone = results[grad_engine[engine]][1]
+        np.testing.assert_allclose(float(value), full, atol=1e-10, rtol=0, err_msg=engine)
+        for k, idx in enumerate(every):
             a = float(g_cone[idx.layer][idx.perceptron]["theta"][idx.angle])
-            b = float(g_full[idx.layer][idx.perceptron]["theta"][idx.angle])
-            np.testing.assert_allclose(a, b, atol=1e-10, rtol=0, err_msg=f"{engine} {idx}")
-        got2 = jax.jit(lambda p, engine=engine: lightcone.local_cost_lightcone(net, p, xs, ts, engine=engine))(params)
-        np.testing.assert_allclose(float(got2), full2, atol=1e-10, err_msg=engine)
+            np.testing.assert_allclose(a, float(grads[0, k]), atol=1e-10, rtol=0, err_msg=f"{engine} {idx}")
+        np.testing.assert_allclose(float(value2), full2, atol=1e-10, err_msg=engine)
 
 
-@pytest.mark.parametrize(("name", "make"), CASES, ids=[c[0] for c in CASES])
-def test_gradient_fn_equals_full_simulation(name, make):
+# hand-made-widths has no angle; fig3b-n4-L3 runs the same joint-cone product path as fig3b-n6-L4 (whose cones are
+# partly narrower than the network)
+@pytest.mark.parametrize("name", [n for n in NAMES if angle_indices(_net(n)) and n != "fig3b-n4-L3"])
+def test_gradient_fn_equals_full_simulation(name):
     """Joint cones, per-family initialisation, summed terms with target rotations: all exact."""
-    net = make()
+    net = _net(name)
     kx, kt = jax.random.split(jax.random.key(21))
     xf = _random_factors(kx, net.num_inputs)
     tf = _random_factors(kt, net.num_outputs)
     keys = jax.random.split(jax.random.key(5), 2)
-
-    def f_full(p):
-        return cost(net, p, _product(xf)[None], tf[None], "local")
-
-    grad_full = jax.jit(jax.grad(f_full))
-    refs = [grad_full(net.init(k)) for k in keys]
+    pair = (jnp.stack([_product(xf)] * 2), jnp.stack([tf] * 2))  # the shapes of the test above: no recompilation
+    refs = [_full_reference(name)(net.init(k), *pair)[1][0] for k in keys]
     every = angle_indices(net)
-    if not every:
-        pytest.skip("no circuit angle")
-    for idx in dict.fromkeys([every[0], every[len(every) // 2], every[-1]]):
-        fn = jax.jit(jax.vmap(lightcone.local_gradient_fn(net, idx, xf, tf)))
-        got = np.asarray(fn(keys))
-        ref = [float(g[idx.layer][idx.perceptron]["theta"][idx.angle]) for g in refs]
-        np.testing.assert_allclose(got, ref, atol=1e-10, rtol=0, err_msg=str(idx))
+    chosen = list(dict.fromkeys([every[0], every[len(every) // 2], every[-1]]))
+    fns = [jax.vmap(lightcone.local_gradient_fn(net, idx, xf, tf)) for idx in chosen]
+    got = jax.jit(lambda ks: [fn(ks) for fn in fns])(keys)  # one compilation for the three angles
+    for idx, g in zip(chosen, got, strict=True):
+        ref = [float(r[every.index(idx)]) for r in refs]
+        np.testing.assert_allclose(np.asarray(g), ref, atol=1e-10, rtol=0, err_msg=str(idx))
 
 
 def test_gradient_of_an_angle_no_term_depends_on_is_zero():
@@ -131,44 +190,37 @@ def test_gradient_of_an_angle_no_term_depends_on_is_zero():
     assert float(got) == 0.0
 
 
-def _swap_tail() -> Network:
-    """Output 2 is input 2 moved by SWAPs only, so the engine never stores it."""
-    v1 = families.fig3b_v1()
-    v2 = families.fig3b_v2()
-    layer0 = [Perceptron([0, 1], [0], v1), Perceptron([1], [1], v2), Perceptron([2], [2], v2)]
-    layer1 = [Perceptron([0, 1], [0], v1), Perceptron([1], [1], v2), Perceptron([2], [2], v2)]
-    return Network([3, 3, 3], [layer0, layer1])
-
-
-@pytest.mark.parametrize(
-    ("name", "make"),
-    [*CASES, ("swap-tail", _swap_tail)],
-    ids=[c[0] for c in CASES] + ["swap-tail"],
-)
-def test_joint_cone_total_equals_sum_of_terms(name, make):
-    net = make()
+@pytest.mark.parametrize("name", [*NAMES, "swap-tail"])
+def test_joint_cone_total_equals_sum_of_terms(name):
+    net = _net(name)
     params = net.init(jax.random.key(2))
     kx, kt = jax.random.split(jax.random.key(9))
     xf = _random_factors(kx, net.num_inputs)
     tf = _random_factors(kt, net.num_outputs)
     joint = lightcone.light_cone(net, list(range(net.num_outputs)))
-    each = lightcone.local_overlaps(net, params, xf, tf)
-    via_joint = lightcone.local_overlaps(net, params, xf, tf, cones=[joint])
-    np.testing.assert_allclose(np.asarray(via_joint), np.asarray(each), atol=1e-12, rtol=0)
-    for engine in ("product", "factored"):
-        got = lightcone.cone_overlaps(joint, params, xf, tf, engine=engine)
-        np.testing.assert_allclose(np.asarray(got), np.asarray(each)[list(joint.outputs)], atol=1e-12, err_msg=engine)
-    if joint.network is None:
-        return
+    assert joint.network is not None  # in every case some perceptron writes an output
     plan = lightcone.plan_cone(joint)
-    mats = lightcone._sub_matrices(joint, lightcone.sub_params(joint, params))
-    xs = lightcone.cone_factors(joint, xf)
-    total = lightcone.run_plan(plan, mats, xs, tf[jnp.asarray(joint.outputs)], total=True)
+    t0 = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (net.num_outputs, 1))  # concrete |0> targets
+
+    @jax.jit  # one compilation: faster than evaluating these programs op by op
+    def evaluate(p):  # type: ignore[no-untyped-def]
+        each = lightcone.local_overlaps(net, p, xf, tf)
+        via_joint = lightcone.local_overlaps(net, p, xf, tf, cones=[joint])
+        engines = [lightcone.cone_overlaps(joint, p, xf, tf, engine=e) for e in ("product", "factored")]
+        mats = lightcone._sub_matrices(joint, lightcone.sub_params(joint, p))
+        xs = lightcone.cone_factors(joint, xf)
+        total = lightcone.run_plan(plan, mats, xs, tf[jnp.asarray(joint.outputs)], total=True)
+        # |0> targets (concrete, not traced) take the path without rotations
+        total0 = lightcone.run_plan(plan, mats, xs, t0[list(joint.outputs)], total=True)
+        return each, via_joint, engines, (total, total0, lightcone.local_overlaps(net, p, xf, t0))
+
+    each, via_joint, engines, totals = evaluate(params)
+    np.testing.assert_allclose(np.asarray(via_joint), np.asarray(each), atol=1e-12, rtol=0)
+    for engine, got in zip(("product", "factored"), engines, strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(each)[list(joint.outputs)], atol=1e-12, err_msg=engine)
+    total, total0, each0 = totals
     np.testing.assert_allclose(float(total), float(jnp.sum(each)), atol=1e-12, rtol=0)
-    # |0> targets take the path without rotations
-    t0 = jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (net.num_outputs, 1))
-    total0 = lightcone.run_plan(plan, mats, xs, np.asarray(t0)[list(joint.outputs)], total=True)
-    np.testing.assert_allclose(float(total0), float(jnp.sum(lightcone.local_overlaps(net, params, xf, t0))), atol=1e-12)
+    np.testing.assert_allclose(float(total0), float(jnp.sum(each0)), atol=1e-12)
 
 
 def test_swap_tail_output_is_never_stored():
@@ -227,12 +279,18 @@ def test_dead_qubits_fall_back_to_the_factored_simulator():
     params = net.init(jax.random.key(4))
     xf = _random_factors(jax.random.key(5), 1)
     tf = _random_factors(jax.random.key(6), 1)
-    full = cost(net, params, _product(xf)[None], tf[None], "local")
     # auto is product for the architectures; where it mixes both engines, check each of them too
     mixed = not all(lightcone.use_product_engine(c) for c in lightcone.light_cones(net))
-    for engine in ("auto", "product", "factored") if mixed else ("auto",):
-        got = lightcone.local_cost_lightcone(net, params, xf, tf, engine=engine)
-        np.testing.assert_allclose(float(got), float(full), atol=1e-10, rtol=0)
+    engines = ("auto", "product", "factored") if mixed else ("auto",)
+
+    @jax.jit  # one compilation for the reference and every engine
+    def evaluate(p):  # type: ignore[no-untyped-def]
+        full = cost(net, p, _product(xf)[None], tf[None], "local")
+        return full, [lightcone.local_cost_lightcone(net, p, xf, tf, engine=engine) for engine in engines]
+
+    full, got = evaluate(params)
+    for engine, value in zip(engines, got, strict=True):
+        np.testing.assert_allclose(float(value), float(full), atol=1e-10, rtol=0, err_msg=engine)
 
 
 def test_init_stacked_matches_net_init():
@@ -290,11 +348,13 @@ def test_fig3b_cone_is_narrow():
     assert len({c.signature() for c in lightcone.light_cones(net)}) < 24  # the bulk shares structure
 
 
-@pytest.mark.parametrize(("arch", "n", "layers"), [("fig3b", 6, 4), ("fig3b", 11, 6), ("fig3a", 5, 2)])
+# fig3b n11: a joint cone of 7 of the 11 outputs, in chunks of 1; fig3a: one chunk of 6 (a vmap over the keys,
+# as in test_gradient_fn_equals_full_simulation for the fig3b joint cones)
+@pytest.mark.parametrize(("arch", "n", "layers"), [("fig3b", 11, 6), ("fig3a", 5, 2)])
 def test_sampler_equals_trainability(arch, n, layers):
     spec = trainability.PointSpec(arch, "local", n, layers)
     ref = trainability.sample_gradients(spec, 6, seed=3, engine="full")
-    got = lightcone.sample_gradients(spec, 6, seed=3, memory_budget=2**19)  # fig3b n11: chunks of 1
+    got = lightcone.sample_gradients(spec, 6, seed=3, memory_budget=2**19)
     np.testing.assert_allclose(got, ref, atol=1e-10, rtol=0)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from bruteforce import fidelity_cost_bruteforce
 from dqnn import architectures, datasets, gates, states
 from dqnn.families import HaarUnitary
 from dqnn.network import Network, Perceptron
@@ -38,32 +41,64 @@ def _max_diff(a, b):
     return max(float(jnp.max(jnp.abs(u - v))) for ra, rb in zip(a, b, strict=True) for u, v in zip(ra, rb, strict=True))
 
 
+def _observables(kind, t, n_out):
+    """The fidelity observables Pi_x (N, 2**n_out, 2**n_out) of the objective, built from the targets without dqnn."""
+    t = np.asarray(t)
+    if kind == "global":
+        return np.einsum("ni,nj->nij", t, t.conj())
+    if kind == "local":  # (1/n_out) sum_j |psi_xj><psi_xj| on qubit j, identity elsewhere
+
+        def on(j, f):  # type: ignore[no-untyped-def]
+            return functools.reduce(
+                np.kron, [np.outer(f[q], f[q].conj()) if q == j else np.eye(2) for q in range(n_out)]
+            )
+
+        return np.stack([sum(on(j, f) for j in range(n_out)) / n_out for f in t])
+    return np.stack([np.kron(np.diag(np.eye(2)[y]), np.eye(2 ** (n_out - 1))) for y in t])  # label: |y><y| on qubit 0
+
+
 CASES = [((2, 3, 2), "global"), ((2, 2, 2), "local"), ((2, 2, 3, 1), "label")]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"{k}-{list(w)}" for w, k in CASES])
 def case(request):
-    """One network and data set with its closed-form and autodiff generators (jitted once per module)."""
+    """One network and data set with its closed-form and autodiff generators (jitted once per module).
+
+    The autodiff reference differentiates the brute-force Eq. (1) (the whole network's unitary, jax.numpy):
+    independent of both the closed form and dqnn's simulator, and cheap to compile.
+    """
     widths, kind = request.param
     net, params, x, t = _setup(widths, kind)
     obs = observable_factors(kind, t, net.num_outputs)
+    pis = _observables(kind, t, net.num_outputs)
 
     def cost(p):
-        return objective(net, p, kind, x, t)
+        return fidelity_cost_bruteforce(net, p, x, pis, jnp)
 
     fid, g = jax.jit(lambda p: pmm.fidelity_and_generators(net, p, x, obs))(params)
     g_ad = jax.jit(lambda q: pmm.generators_autodiff(cost, net, q))(params)
+    simulated = jax.jit(lambda p: objective(net, p, kind, x, t))  # dqnn's objective: the same cost
     ks = pmm.scale_generators(net, g, eta=1.0)
 
     @jax.jit
-    def cost_along(s):
-        return cost(pmm.apply_generators(net, params, ks, s))
+    def along(s):  # the cost and its derivative along the step u -> expm(i s K) u: one compilation for both
+        return jax.jvp(lambda e: cost(pmm.apply_generators(net, params, ks, e)), (s,), (jnp.ones_like(s),))
 
-    return {"net": net, "fid": fid, "g": g, "g_ad": g_ad, "ks": ks, "cost_along": cost_along}
+    return {
+        "net": net,
+        "fid": fid,
+        "g": g,
+        "g_ad": g_ad,
+        "ks": ks,
+        "along": along,
+        "objective": simulated,
+        "params": params,
+    }
 
 
 def test_closed_form_generators_equal_autodiff(case):
-    assert abs(float(case["fid"]) - (1 - float(case["cost_along"](0.0)))) < 1e-12
+    assert abs(float(case["fid"]) - (1 - float(case["objective"](case["params"])))) < 1e-12
+    assert abs(float(case["fid"]) - (1 - float(case["along"](0.0)[0]))) < 1e-12
     assert _max_diff(case["g"], case["g_ad"]) < 1e-10
     net = case["net"]
     for l, (rg, rk) in enumerate(zip(case["g"], case["ks"], strict=True)):
@@ -73,8 +108,12 @@ def test_closed_form_generators_equal_autodiff(case):
 
 
 def test_step_direction_is_descent_and_matches_jvp(case):
-    cost_along, ks, g = case["cost_along"], case["ks"], case["g"]
-    c0, slope = jax.jit(lambda s: jax.jvp(cost_along, (s,), (1.0,)))(0.0)
+    along, ks, g = case["along"], case["ks"], case["g"]
+
+    def cost_along(s):
+        return along(s)[0]
+
+    c0, slope = along(0.0)
     predicted = -sum(
         float(jnp.real(jnp.trace(k @ gg))) for rk, rg in zip(ks, g, strict=True) for k, gg in zip(rk, rg, strict=True)
     )
@@ -83,6 +122,8 @@ def test_step_direction_is_descent_and_matches_jvp(case):
     fd = (float(cost_along(1e-5)) - float(cost_along(-1e-5))) / 2e-5
     assert abs(fd - predicted) < 1e-7
     assert float(cost_along(1e-3)) < float(c0)  # a small step lowers the cost
+    step = pmm.apply_generators(case["net"], case["params"], ks, 1e-3)
+    assert float(case["objective"](step)) < float(case["objective"](case["params"]))  # as simulated by dqnn
 
 
 def test_mixed_inputs_and_fixed_perceptrons():
@@ -107,7 +148,10 @@ def test_mixed_inputs_and_fixed_perceptrons():
     assert g[0][1] is None
     cost = jax.jit(lambda p: objective(net, p, "global", x, t))
     assert abs(float(fid) - (1 - float(cost(params)))) < 1e-12
-    g_ad = jax.jit(lambda q: pmm.generators_autodiff(cost, net, q))(params)
+    pis = _observables("global", t, 2)
+    g_ad = jax.jit(lambda q: pmm.generators_autodiff(lambda p: fidelity_cost_bruteforce(net, p, x, pis, jnp), net, q))(
+        params
+    )  # autodiff of the brute-force Eq. (1)
     assert float(jnp.max(jnp.abs(g[0][0] - g_ad[0][0]))) < 1e-10
     assert float(jnp.max(jnp.abs(g[0][2] - g_ad[0][2]))) < 1e-10
     new, c = pmm.make_pmm_update(net, pmm.PMMConfig(eps=0.1))(params, x, obs)  # factors mixed inputs first
