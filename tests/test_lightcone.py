@@ -171,8 +171,9 @@ def test_gradient_fn_equals_full_simulation(name):
     every = angle_indices(net)
     chosen = list(dict.fromkeys([every[0], every[len(every) // 2], every[-1]]))
     fns = [jax.vmap(lightcone.local_gradient_fn(net, idx, xf, tf)) for idx in chosen]
-    got = jax.jit(lambda ks: [fn(ks) for fn in fns])(keys)  # one compilation for the three angles
-    for idx, g in zip(chosen, got, strict=True):
+    at = jax.vmap(lightcone.local_gradient_at(net, chosen[-1], xf, tf))  # the same, at given parameters
+    got = jax.jit(lambda ks: [*(fn(ks) for fn in fns), at(jax.vmap(net.init)(ks))])(keys)  # one compilation
+    for idx, g in zip([*chosen, chosen[-1]], got, strict=True):
         ref = [float(r[every.index(idx)]) for r in refs]
         np.testing.assert_allclose(np.asarray(g), ref, atol=1e-10, rtol=0, err_msg=str(idx))
 

@@ -275,3 +275,82 @@ def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-
     got = np.asarray(output_state(net, params, rho))
     assert calls == [(0, 1, 6), (1, 1, 5)]  # retried one layer later
     np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Real arithmetic for real networks (R_y, CNOT, CZ, H, SWAP, real fixed gates) on real inputs
+
+
+def _real_family(draw, nq: int):  # type: ignore[no-untyped-def]
+    if draw(st.booleans()) and nq <= 2:
+        seed = draw(st.integers(0, 2**31 - 1))
+        q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(2**nq, 2**nq)))  # a real orthogonal gate
+        return families.Fixed(q, nq)
+    els = []
+    for _ in range(draw(st.integers(1, 5))):
+        e = draw(st.sampled_from(["rot", "cnot", "cz", "swap", "h"]))
+        if e in ("cnot", "cz", "swap") and nq < 2:
+            e = "h"
+        if e == "rot":  # an odd number of Y's: -i P is real
+            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
+            label = draw(st.sampled_from(["Y"] if len(w) == 1 else ["XY", "YX", "YZ", "ZY"]))
+            els.append(Rot(label, tuple(w)))
+        elif e == "h":
+            els.append(Gate("H", (draw(st.integers(0, nq - 1)),)))
+        else:
+            a, b = draw(st.permutations(range(nq)))[:2]
+            els.append(Gate({"cnot": "CNOT", "cz": "CZ", "swap": "SWAP"}[e], (a, b)))
+    return Circuit(nq, els)
+
+
+@st.composite
+def real_networks(draw):  # type: ignore[no-untyped-def]
+    depth = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
+    layers = []
+    for l in range(depth):
+        row = []
+        for _ in range(draw(st.integers(1, 3))):
+            m = draw(st.integers(0, widths[l]))
+            ins = draw(st.permutations(range(widths[l])))[:m]
+            k = draw(st.integers(1, min(2, widths[l + 1])))
+            outs = draw(st.permutations(range(widths[l + 1])))[:k]
+            row.append(Perceptron(ins, outs, _real_family(draw, m + k)))
+        layers.append(row)
+    return Network(widths, layers)
+
+
+@given(net=real_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
+def test_real_network_on_real_input_runs_in_float64_with_the_same_numbers(net, seed, mixed):  # type: ignore[no-untyped-def]
+    assert net.real
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    params = net.init(k1)
+    rng = np.random.default_rng(seed)
+    d = 2**net.num_inputs
+    v = rng.normal(size=(d, 1 + seed % d) if mixed else d)
+    rho_in = v @ v.T / np.trace(v @ v.T) if mixed else v / np.linalg.norm(v)
+    f = output_factors(net, params, rho_in)
+    assert f.a.dtype == np.float64 and (f.b is None or f.b.dtype == np.float64)
+    got = np.asarray(output_state(net, params, rho_in))
+    assert got.dtype == np.complex128
+    np.testing.assert_allclose(got, output_bruteforce(net, params, rho_in), atol=1e-10)
+    # a traced input is never assumed real: the complex path gives the same state
+    traced = np.asarray(jax.jit(lambda x: output_state(net, params, x))(jnp.asarray(rho_in, dtype=complex)))
+    np.testing.assert_allclose(got, traced, atol=1e-12)
+
+
+def test_realness_of_families_and_networks():
+    assert Circuit(2, [Rot("Y", (0,)), Gate("CZ", (0, 1)), Gate("SWAP", (0, 1)), Rot("XY", (0, 1))]).real
+    assert not Circuit(1, [Rot("X", (0,))]).real  # R_x is complex
+    assert not Circuit(2, [Rot("YY", (0, 1))]).real  # even number of Y's
+    assert not Circuit(1, [Gate("Y", (0,))]).real  # the gate Y is imaginary
+    assert not Circuit(1, [RandomUnitary((0,))]).real
+    assert not HaarUnitary(1).real
+    assert families.Fixed(dqnn.gates.HADAMARD).real
+    assert architectures.fig3a(3).real
+    assert not architectures.fig3b(4, 2).real  # Haar-random W blocks
+    x = np.zeros(8)
+    x[0] = 1.0
+    assert (
+        output_factors(architectures.fig3a(3), architectures.fig3a(3).init(jax.random.key(0)), x).a.dtype == np.float64
+    )

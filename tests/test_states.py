@@ -36,7 +36,18 @@ def test_factors_on_picks_rows_and_reads_zero_qubit_as_ket_zero() -> None:
 
 def test_product_factors_checks_single_and_stacked_pairs() -> None:
     x, t = states.product_factors(np.ones((3, 2)), np.ones((2, 2)), 3, 2, "here", stacked=False)
-    assert x.dtype == jnp.complex128 and x.shape == (3, 2) and t.shape == (2, 2)
+    assert x.dtype == jnp.float64 and x.shape == (3, 2) and t.shape == (2, 2)  # real inputs stay real
+    assert t.dtype == jnp.complex128
+    x, _ = states.product_factors(np.ones((3, 2)) * (1 + 0j), np.ones((2, 2)), 3, 2, "here", stacked=False)
+    assert x.dtype == jnp.float64  # a concrete complex array with no imaginary part is real
+    x, _ = states.product_factors(np.ones((3, 2)) * 1j, np.ones((2, 2)), 3, 2, "here", stacked=False)
+    assert x.dtype == jnp.complex128
+    assert (
+        jax.eval_shape(
+            lambda v: states.product_factors(v, np.ones((2, 2)), 3, 2, "h", False)[0], jnp.ones((3, 2), complex)
+        ).dtype
+        == jnp.complex128
+    )
     x, t = states.product_factors(np.ones((5, 3, 2)), np.ones((5, 2, 2)), 3, 2, "here", stacked=True)
     assert x.shape == (5, 3, 2) and t.shape == (5, 2, 2)
     with pytest.raises(ValueError, match=r"here: need input factors \(3, 2\)"):

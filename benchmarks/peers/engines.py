@@ -1,10 +1,11 @@
 """One benchmark case in one engine, run in its own process: ``python engines.py ENGINE WORKLOAD N L COST S BUDGET``.
 
-Prints one JSON line: ``compile_s`` (build + first call, which includes tracing/compilation), ``samples``
-(how many gradients were timed after that), ``run_s``, ``samples_per_s``, ``peak_rss_mb`` and
-``rss_delta_mb`` (maximum resident set size at the end, and its growth since the start of the process,
-which includes importing the engine), ``variance``
-of the timed gradients (a cross-check: every engine samples the same distribution).
+Prints one JSON line: ``import_s`` (importing the engine's modules), ``compile_s`` (build + first call,
+which includes tracing/compilation), ``samples`` (how many gradients were timed after that: at least S and
+for at least ``MIN_TIMED_S`` seconds, repeating the S samples' angles, at most BUDGET seconds), ``run_s``,
+``samples_per_s``, ``peak_rss_mb`` and ``rss_delta_mb`` (maximum resident set size at the end, and its
+growth since the start of the process, which includes importing the engine), ``variance`` of the gradients at the
+first S angles, the same angles in every engine (a cross-check: equal up to rounding when all S were timed).
 
 Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gradient w.r.t. the first angle):
 - ``A``: RY(theta_i) on each of n qubits. Global cost ``1 - |<0..0|psi>|^2``; local ``1 - mean_j <0|rho_j|0>``.
@@ -19,6 +20,7 @@ jit + vmap of grad), ``pl-jax`` (PennyLane default.qubit, JAX backprop, jit + vm
 
 from __future__ import annotations
 
+import importlib
 import json
 import resource
 import sys
@@ -26,6 +28,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+
+MIN_TIMED_S = 1.0  # time at least this long, repeating the S samples' angles, so fast engines are not timed on one call
+B_CHUNK = 64  # samples per call of the full simulator on B n = 12
+CONE_CHUNK = 8  # samples per call of the light-cone engine (B local): its 2**16 states stay in cache
 
 Sampler = tuple[Callable[[np.ndarray], np.ndarray], int]  # (thetas (c, P) -> grads (c,), batch c)
 
@@ -118,10 +124,14 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
             return dqnn_cost(net, p, x, t, cost)  # type: ignore[arg-type]
 
     idx = AngleIndex(0, 0, 0)
+    if engine == "auto" and workload == "B" and cost == "local":  # as the variance engine does for fig3b
+        at = lightcone.local_gradient_at(net, idx, zeros, zeros)
+        fn = jax.jit(jax.vmap(lambda th: at(dqnn_params(net, workload, th))))
+        return (lambda th: np.asarray(fn(jnp.asarray(th)))), min(samples, CONE_CHUNK)
     fn = jax.jit(jax.vmap(lambda th: grad_autodiff(cost_fn, dqnn_params(net, workload, th), idx)))
     c = min(samples, 1000 if workload == "A" and engine == "auto" else 256 if n <= 12 else 32)
     if workload == "B":
-        c = min(samples, 64 if n <= 12 else 16)
+        c = min(samples, B_CHUNK if n <= 12 else 16)
     return (lambda th: np.asarray(fn(jnp.asarray(th)))), c
 
 
@@ -282,6 +292,15 @@ ENGINES = {
     "pl-lightning": pl_lightning_engine,
     "qiskit": qiskit_engine,
 }
+#: Modules each engine imports, loaded before the clock of ``compile_s`` starts (reported as ``import_s``).
+IMPORTS = {
+    "dqnn": ["jax", "dqnn", "dqnn.lightcone", "dqnn.components"],
+    "dqnn-full": ["jax", "dqnn"],
+    "tc": ["jax", "tensorcircuit"],
+    "pl-jax": ["jax", "pennylane"],
+    "pl-lightning": ["pennylane"],
+    "qiskit": ["qiskit", "qiskit.quantum_info"],
+}
 
 
 def main() -> None:
@@ -292,17 +311,25 @@ def main() -> None:
     p = num_angles(workload, n_, l_)
     rss0 = rss_mb()
     t0 = time.perf_counter()
+    for mod in IMPORTS[engine]:
+        importlib.import_module(mod)
+    import_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
     run, c = ENGINES[engine](workload, n_, l_, cost, s_)
-    first = run(rng.uniform(0, 2 * np.pi, (c, p)))
+    # the same S angles for every engine whatever its batch c (rows of one stream), drawn before any timing
+    angles = rng.uniform(0, 2 * np.pi, (-(-s_ // c) * c, p))
+    blocks = [angles[i : i + c] for i in range(0, angles.shape[0], c)]
+    run(blocks[0])  # compiles
     compile_s = time.perf_counter() - t0
-    grads = [first]
+    grads = []
     done = 0
     t0 = time.perf_counter()
-    while done < s_ and time.perf_counter() - t0 < b_:
-        m = min(c, s_ - done) if c > 1 else 1
-        th = rng.uniform(0, 2 * np.pi, (c, p))
-        grads.append(run(th)[:m])
-        done += m
+    # at least S samples and MIN_TIMED_S seconds (fast engines repeat the S angles), at most `budget` seconds
+    while (done < s_ or time.perf_counter() - t0 < MIN_TIMED_S) and time.perf_counter() - t0 < b_:
+        g = run(blocks[(done // c) % len(blocks)])
+        if done < s_:
+            grads.append(g[: min(c, s_ - done)])
+        done += c
     run_s = time.perf_counter() - t0
     g = np.concatenate(grads)
     out = {
@@ -311,6 +338,7 @@ def main() -> None:
         "n": n_,
         "layers": l_,
         "cost": cost,
+        "import_s": import_s,
         "compile_s": compile_s,
         "samples": done,
         "run_s": run_s,

@@ -1,14 +1,15 @@
 """Run workloads A and B in dqnn and its peers, one fresh process per case, and tabulate the results.
 
 Usage: ``python benchmarks/peers/run_peers.py [--engines dqnn tc ...] [--workloads A B] [--budget 6]
-[--out benchmarks/peers/results.md]``. Needs the ``bench`` extra (``pip install -e .[bench]``).
+[--out benchmarks/peers/results.md] [--keep benchmarks/peers/results.json]``; the raw results go to the
+``.json`` beside ``--out``, and ``--keep`` reuses an earlier run's rows for the engines not run now. Needs the ``bench`` extra (``pip install -e .[bench]``).
 
 Each case runs in its own process (``engines.py``) with a hard time limit; a case that exceeds it is reported
-as ``timeout``. ``samples/s`` is measured after the first (compiling) call, over at most ``S`` samples or
-``--budget`` seconds, whichever comes first; ``compile`` is build + first call; ``peak MB`` is the process's
-maximum resident set size (``ru_maxrss``), ``+MB`` its growth since
-the process started (engine imports included). ``ratio`` is dqnn's samples/s
-over the fastest peer's. The whole run stops starting new cases after ``--deadline`` seconds.
+as ``timeout``. ``samples/s`` is measured after the first (compiling) call, over at least ``S`` samples and
+one second (fast engines repeat the S samples' angles) and at most ``--budget`` seconds; ``import`` is
+importing the engine's modules; ``compile`` is build + first call after them; ``peak MB`` is the process's
+maximum resident set size (``ru_maxrss``), ``+MB`` its growth since the process started (engine imports
+included). ``ratio`` is dqnn's samples/s over the fastest peer's. The whole run stops starting new cases after ``--deadline`` seconds.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ DEFAULT_ENGINES = ["dqnn", "dqnn-full", "tc", "pl-jax", "pl-lightning", "qiskit"
 # (workload, n, layers, cost, samples, hard limit s)
 CASES = [
     *[("A", n, 1, cost, 1000, 60) for n in (8, 12, 16) for cost in ("global", "local")],
-    ("B", 12, 12, "global", 200, 120),
-    ("B", 16, 4, "local", 200, 120),
+    ("B", 12, 12, "global", 200, 300),  # TensorCircuit-NG compiles for ~2 minutes here
+    ("B", 16, 4, "local", 200, 300),
 ]
 
 
@@ -62,8 +63,8 @@ def case_label(case: tuple) -> str:  # type: ignore[type-arg]
 def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
     """A markdown table: one line per (case, engine), with dqnn's ratio to the fastest peer."""
     out = [
-        "| case | engine | samples/s | compile s | peak MB | +MB | samples timed | Var[grad] | dqnn / fastest peer |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | engine | samples/s | import s | compile s | peak MB | +MB | samples timed | Var[grad] | dqnn / fastest peer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, results in rows:
         peers = [r for r in results if not r["engine"].startswith("dqnn") and "error" not in r]
@@ -73,10 +74,11 @@ def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
             if best is not None and r["engine"].startswith("dqnn") and "error" not in r:
                 ratio = f"{r['samples_per_s'] / best['samples_per_s']:.2f}x (vs {best['engine']})"
             if "error" in r:
-                out.append(f"| {label} | {r['engine']} | {r['error']} | | | | | | |")
+                out.append(f"| {label} | {r['engine']} | {r['error']} | | | | | | | |")
                 continue
             out.append(
-                f"| {label} | {r['engine']} | {r['samples_per_s']:,.0f} | {r['compile_s']:.1f} | "
+                f"| {label} | {r['engine']} | {r['samples_per_s']:,.0f} | {r.get('import_s', float('nan')):.1f} | "
+                f"{r['compile_s']:.1f} | "
                 f"{r['peak_rss_mb']:.0f} | {r['rss_delta_mb']:.0f} | {r['samples']} | {r['variance']:.3e} | "
                 f"{ratio} |"
             )
@@ -116,12 +118,20 @@ def versions() -> str:
 def main() -> None:
     """Run the cases and print / write the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--engines", nargs="+", default=DEFAULT_ENGINES, choices=ENGINES, help="dqnn-full: plain simulator only")
+    ap.add_argument(
+        "--engines", nargs="+", default=DEFAULT_ENGINES, choices=ENGINES, help="dqnn-full: plain simulator only"
+    )
     ap.add_argument("--workloads", nargs="+", default=["A", "B"], choices=["A", "B"])
     ap.add_argument("--budget", type=float, default=6.0, help="seconds of timed sampling per case")
     ap.add_argument("--deadline", type=float, default=14 * 60, help="start no case after this many seconds")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
+    ap.add_argument(
+        "--keep",
+        type=Path,
+        help="raw results (JSON) of an earlier run: its rows of engines not run now are kept (rerun dqnn only)",
+    )
     args = ap.parse_args()
+    kept = json.loads(args.keep.read_text()) if args.keep else {}
     t_start = time.perf_counter()
     rows = []
     for case in CASES:
@@ -136,6 +146,9 @@ def main() -> None:
             results.append(r)
             rate = f"{r['samples_per_s']:,.0f}/s" if "error" not in r else r["error"]
             print(f"{case_label(case):>28} {engine:>13}: {rate}  ({r['wall_s']:.0f} s)", flush=True)
+        ran = {r["engine"] for r in results}
+        results += [r for r in kept.get(case_label(case), []) if r["engine"] not in ran]
+        results.sort(key=lambda r: ENGINES.index(r["engine"]))
         rows.append((case_label(case), results))
     total = time.perf_counter() - t_start
     tab = table(rows)
@@ -147,9 +160,15 @@ def main() -> None:
         f"Versions: {versions()}. Total wall time: {total:.0f} s. Budget per case: {args.budget} s of timed sampling.",
         "",
         "Produced by `python benchmarks/peers/run_peers.py` (definitions in `benchmarks/peers/engines.py`).",
+        *(
+            [f"Rows of engines not in `{' '.join(args.engines)}` are kept from an earlier run (`--keep`)."]
+            if kept
+            else []
+        ),
         "",
     ]
     args.out.write_text("\n".join(head) + tab + "\n")
+    args.out.with_suffix(".json").write_text(json.dumps(dict(rows), indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from dqnn._jax import Array
 from dqnn.network import Network, NetworkParams
 from dqnn.simulate import Factors, output_factors
+from dqnn.states import is_real
 
 CostKind = Literal["global", "local", "observable"]
 
@@ -144,7 +145,10 @@ def per_pair(
     kind: CostKind = "global",
 ) -> Array:
     """The per-pair terms ``C_x`` (N,) of :func:`cost`."""
-    x = jnp.asarray(inputs, dtype=jnp.complex128)
+    # concrete inputs with no imaginary part are passed on as float64: real networks then simulate in real
+    # arithmetic (dqnn.simulate); a traced complex input stays complex
+    real = is_real(inputs)
+    x = jnp.asarray(np.real(inputs), dtype=jnp.float64) if real else jnp.asarray(inputs, dtype=jnp.complex128)
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
     t = check_targets(kind, targets, x.shape[0], net.num_outputs)

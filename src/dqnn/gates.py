@@ -101,12 +101,17 @@ def check_hermitian(h: ArrayLike, name: str, atol: float = 1e-10) -> np.ndarray:
 def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
     """``exp(-i theta G / 2)`` for a generator ``G = eigvecs diag(eigvals) eigvecs^dagger``.
 
-    Shapes: eigvals (d,), eigvecs (d, d), theta scalar -> (d, d).
+    Shapes: eigvals (d,), eigvecs (d, d), theta scalar -> (d, d). Real (float64) when ``G^2 = 1`` and ``-iG``
+    is real (e.g. ``R_y``, ``R_{XY}``): the matrix is then real for every angle, and real gates keep real
+    states real in the simulator (:mod:`dqnn.simulate`); complex128 otherwise.
     """
     if isinstance(eigvals, np.ndarray) and isinstance(eigvecs, np.ndarray):
         lam = np.real_if_close(eigvals)
         if np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12):  # G^2 = 1: cos/sin form, no exp
             g = (eigvecs * lam) @ eigvecs.conj().T
+            a = real_generator(eigvals, eigvecs)
+            if a is not None:  # cos(theta/2) 1 + sin(theta/2) (-iG), all real
+                return jnp.cos(theta / 2) * np.eye(g.shape[0]) + jnp.sin(theta / 2) * a
             eye = np.eye(g.shape[0], dtype=np.complex128)
             return jnp.cos(theta / 2) * eye - 1j * jnp.sin(theta / 2) * g
     phases = jnp.exp(-0.5j * theta * eigvals)
@@ -116,6 +121,23 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
         proj = eigvecs[:, None, :] * eigvecs.conj()[None, :, :]
         return jnp.sum(proj * phases, axis=-1)
     return (eigvecs * phases[None, :]) @ eigvecs.conj().T
+
+
+def real_generator(eigvals: np.ndarray, eigvecs: np.ndarray) -> np.ndarray | None:
+    """``-iG`` as a real matrix when ``G^2 = 1`` and ``G`` is imaginary (within 1e-12), else ``None``.
+
+    Then ``exp(-i theta G / 2) = cos(theta/2) 1 + sin(theta/2) (-iG)`` is real for every angle.
+    """
+    lam = np.real_if_close(eigvals)
+    if not (np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12)):
+        return None
+    g = (eigvecs * lam) @ eigvecs.conj().T
+    return np.ascontiguousarray(g.imag) if np.allclose(g.real, 0.0, atol=1e-12) else None
+
+
+def real_if_real(m: np.ndarray) -> np.ndarray:
+    """``m`` as float64 when its imaginary part is exactly zero, else unchanged (fixed gates stay cheap)."""
+    return np.ascontiguousarray(m.real) if np.iscomplexobj(m) and not np.any(m.imag) else m
 
 
 def pauli_rotation(label: str, theta: Array) -> Array:

@@ -58,7 +58,7 @@ from dqnn.families import Circuit, Family, GateOp, Op, embed
 from dqnn.gradients import AngleIndex, check_index
 from dqnn.network import Network, NetworkParams, Perceptron
 from dqnn.simulate import output_factors, peak_stored_qubits
-from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, stack_trees
+from dqnn.states import ZERO_QUBIT, factors_on, is_real, pair_mean, product_factors, product_vector, stack_trees
 from dqnn.trainability import DEFAULT_MEMORY_BUDGET, MAX_CHUNK, PointSpec
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
@@ -592,7 +592,7 @@ def run_plan(
             comps[d] = None
         else:
             _, c, src = step
-            comps[c] = jnp.asarray(_ZERO) if src == ZERO_SOURCE else factors[src]
+            comps[c] = jnp.asarray(_ZERO, dtype=factors.dtype) if src == ZERO_SOURCE else factors[src]
     norms: dict[int, Array] = {}
 
     def norm(c: int) -> Array:
@@ -603,7 +603,7 @@ def run_plan(
         return norms[c]
 
     def pending(i: int, src: int) -> Array:
-        f = jnp.asarray(_ZERO) if src == ZERO_SOURCE else factors[src]
+        f = jnp.asarray(_ZERO, dtype=factors.dtype) if src == ZERO_SOURCE else factors[src]
         val = jnp.abs(jnp.vdot(targets[i], f)) ** 2
         for d in plan.live:
             val = val * norm(d)
@@ -864,22 +864,21 @@ def gradient_groups(net: Network, idx: AngleIndex) -> list[LightCone]:
     return [light_cone(net, g) for g in groups]
 
 
-def local_gradient_fn(
+def _gradient_from_groups(
     net: Network,
     idx: AngleIndex,
     input_factors: ArrayLike,
     target_factors: ArrayLike,
-    engine: ConeEngine = "auto",
-) -> Callable[[Array], Array]:
-    """``key -> d C^L / d theta_idx`` (a scalar) at the initialisation ``net.init(key)``, from light cones.
+    engine: ConeEngine,
+) -> tuple[list[tuple[int, int]], Callable[[list[tuple[Family, list, Any]]], Array]]:
+    """The perceptrons the gradient of angle ``idx`` needs, and ``stacked params -> d C^L / d theta_idx``.
 
-    ``input_factors`` (n_in, 2) and ``target_factors`` (n_out, 2): one product training pair. Only the
-    perceptrons in the cones of the terms that depend on the angle are initialised and simulated (as the
-    joint cones of :func:`gradient_groups`); the result equals the forward-mode gradient of
-    ``dqnn.cost(..., "local")`` at the same initialisation. Only the differentiated perceptron's gates carry
-    a tangent.
+    ``stacked params``: ``[(family, perceptrons, params stacked over them)]`` for those perceptrons (the
+    form of :func:`init_stacked`), so that each family's gate matrices are built by one vmapped call.
     """
     xf = jnp.asarray(input_factors, dtype=jnp.complex128)
+    if net.real and is_real(input_factors):
+        xf = jnp.real(xf)  # real gates on real inputs: real arithmetic (as in dqnn.simulate)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     groups = gradient_groups(net, idx)
     diff = (idx.layer, idx.perceptron)
@@ -890,11 +889,11 @@ def local_gradient_fn(
     factors = [cone_factors(c, xf) for c in groups]
     targets = [tf[jnp.asarray(c.outputs)] for c in groups]
 
-    def one(key: Array) -> Array:
+    def gradient(stacked_groups: list[tuple[Family, list, Any]]) -> Array:
         mats: dict[tuple[int, int], list[Array]] = {}
         pars: dict[tuple[int, int], Any] = {}
         p0: Any = None
-        for fam, members, stacked in init_stacked(net, key, which):
+        for fam, members, stacked in stacked_groups:
             ms = jax.vmap(lambda p, fam=fam: gate_matrices(fam, p))(stacked)
             for i, m in enumerate(members):
                 if m == diff:
@@ -924,7 +923,47 @@ def local_gradient_fn(
         _, tangent = jax.jvp(f, (theta,), (jnp.ones_like(theta),))
         return -tangent / n_out
 
-    return one
+    return which, gradient
+
+
+def local_gradient_fn(
+    net: Network,
+    idx: AngleIndex,
+    input_factors: ArrayLike,
+    target_factors: ArrayLike,
+    engine: ConeEngine = "auto",
+) -> Callable[[Array], Array]:
+    """``key -> d C^L / d theta_idx`` (a scalar) at the initialisation ``net.init(key)``, from light cones.
+
+    ``input_factors`` (n_in, 2) and ``target_factors`` (n_out, 2): one product training pair. Only the
+    perceptrons in the cones of the terms that depend on the angle are initialised and simulated (as the
+    joint cones of :func:`gradient_groups`); the result equals the forward-mode gradient of
+    ``dqnn.cost(..., "local")`` at the same initialisation. Only the differentiated perceptron's gates carry
+    a tangent.
+    """
+    which, gradient = _gradient_from_groups(net, idx, input_factors, target_factors, engine)
+    return lambda key: gradient(init_stacked(net, key, which))
+
+
+def local_gradient_at(
+    net: Network,
+    idx: AngleIndex,
+    input_factors: ArrayLike,
+    target_factors: ArrayLike,
+    engine: ConeEngine = "auto",
+) -> Callable[[NetworkParams], Array]:
+    """``params -> d C^L / d theta_idx`` (a scalar) at given network parameters, from light cones.
+
+    As :func:`local_gradient_fn` (same pair, same joint cones), at ``params`` instead of a random
+    initialisation; the parameters of perceptrons outside the cones are never read.
+    """
+    which, gradient = _gradient_from_groups(net, idx, input_factors, target_factors, engine)
+
+    def at(params: NetworkParams) -> Array:
+        groups = _family_groups(net, which)
+        return gradient([(fam, ms, stack_trees([params[l][j] for l, j in ms])) for fam, ms in groups])
+
+    return at
 
 
 def _check_spec(spec: PointSpec) -> None:
@@ -1021,6 +1060,7 @@ __all__ = [
     "light_cone",
     "light_cones",
     "local_cost_lightcone",
+    "local_gradient_at",
     "local_gradient_fn",
     "local_overlaps",
     "op_structure",

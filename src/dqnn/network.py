@@ -154,6 +154,15 @@ class Network:
         """Qubits of the output layer."""
         return self.widths[-1]
 
+    @property
+    def real(self) -> bool:
+        """Whether every perceptron's matrices are real for all parameters (``family.real``, e.g. ``R_y`` and CZ).
+
+        Real input states of such a network are simulated in real (float64) arithmetic: same numbers, about
+        half the work (see :mod:`dqnn.simulate`).
+        """
+        return all(getattr(p.unitary, "real", False) for layer in self.layers for p in layer)
+
     def init(self, key: Array) -> NetworkParams:
         """A random initialisation of every perceptron (each family's ``init``), from one PRNG key."""
         flat = [p for layer in self.layers for p in layer]

@@ -62,6 +62,11 @@ def as_input(state: ArrayLike, num_qubits: int, name: str = "input state") -> tu
     raise ValueError(f"{name}: expected a vector or a square matrix, got an array of shape {x.shape}")
 
 
+def is_real(x: object) -> bool:
+    """Whether ``x`` is a concrete array whose imaginary part is exactly zero (never for a traced value)."""
+    return _concrete(x) and not np.any(np.imag(np.asarray(x)))
+
+
 def basis_state(bits: Sequence[int] | str) -> Array:
     """The computational basis vector ``|b_0 b_1 ...>`` (``bits`` as a sequence or a string like ``"010"``)."""
     bs = [int(b) for b in bits]
@@ -119,12 +124,16 @@ def factors_on(factors: ArrayLike, qubits: ArrayLike) -> Array:
 def product_factors(
     input_factors: ArrayLike, target_factors: ArrayLike, num_inputs: int, num_outputs: int, name: str, stacked: bool
 ) -> tuple[Array, Array]:
-    """complex128 input factors (n_in, 2) and target factors (n_out, 2) of a product pair, shapes checked.
+    """Input factors (n_in, 2) and complex128 target factors (n_out, 2) of a product pair, shapes checked.
 
-    With ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
+    The input factors are float64 when real (a float array, or a concrete one with no imaginary part), so
+    that real networks simulate them in real arithmetic (:mod:`dqnn.simulate`), else complex128. With
+    ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
     Raises ValueError naming ``name`` for other shapes.
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
+    real = not jnp.iscomplexobj(input_factors) or is_real(input_factors)
+    xf = jnp.asarray(input_factors)
+    xf = jnp.real(xf).astype(jnp.float64) if real else xf.astype(jnp.complex128)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     lead = xf.shape[:1] if stacked and xf.ndim == 3 else ()
     if xf.shape != (*lead, num_inputs, 2) or tf.shape != (*lead, num_outputs, 2):
@@ -201,6 +210,7 @@ __all__ = [
     "factors_on",
     "fidelity_pure",
     "haar_state",
+    "is_real",
     "pair_mean",
     "product_factors",
     "product_state",
