@@ -14,7 +14,7 @@ from bruteforce import output_bruteforce
 from dqnn import architectures, families, states
 from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
 from dqnn.network import Network, Perceptron
-from dqnn.simulate import output_factors, output_state, peak_stored_qubits
+from dqnn.simulate import output_factors, output_state, peak_stored_qubits, real_arithmetic
 
 
 def _random_family(draw, nq: int):  # type: ignore[no-untyped-def]
@@ -348,6 +348,13 @@ def test_realness_of_families_and_networks():
     assert not HaarUnitary(1).real
     assert families.Fixed(dqnn.gates.HADAMARD).real
     assert architectures.fig3a(3).real
+    deep = architectures.fig3a(2, 4)  # four repeated layers: scanned, so kept complex (dqnn.simulate doc)
+    assert deep.real and not real_arithmetic(deep) and real_arithmetic(architectures.fig3a(2, 2))
+    xd = np.array([0.6, 0.8, 0.0, 0.0])
+    pd = deep.init(jax.random.key(1))
+    fd = output_factors(deep, pd, xd)
+    assert fd.a.dtype == np.complex128
+    np.testing.assert_allclose(np.asarray(fd.density()), output_bruteforce(deep, pd, xd), atol=1e-12)
     assert not architectures.fig3b(4, 2).real  # Haar-random W blocks
     x = np.zeros(8)
     x[0] = 1.0
