@@ -87,13 +87,17 @@ def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
     concrete (NumPy) ``u``, exactly-zero entries are skipped and unit entries are not multiplied, so a
     permutation gate costs one pass with no arithmetic to speak of, and a diagonal one (CZ) only scales
     the slices whose entry is not 1, in place (a quarter of the state for a CZ). Real entries multiply
-    as reals (a real state stays real). Larger gates use ``tensordot``.
+    as reals (a real state stays real); a traced real gate (``R_y``) on a complex state is applied to the
+    real and imaginary parts apart (1.5-1.7x faster than complex products). Larger gates use ``tensordot``.
     """
     g = len(axes)
     if g > SLICED_MAX_QUBITS:
         ut = jnp.reshape(u, (2,) * (2 * g))
         out = jnp.tensordot(ut, t, axes=(list(range(g, 2 * g)), list(axes)))
         return jnp.moveaxis(out, list(range(g)), list(axes))
+    if isinstance(u, jax.core.Tracer) and not jnp.iscomplexobj(u) and jnp.iscomplexobj(t):
+        # a real gate on a complex state: real and imaginary parts apart (real multiplications only)
+        return jax.lax.complex(apply_gate(jnp.real(t), u, axes), apply_gate(jnp.imag(t), u, axes))
     order = sorted(range(g), key=lambda k: axes[k])  # order[m]: wire index of the m-th smallest axis
     sorted_axes = [axes[k] for k in order]
     shape: list[int] = []
