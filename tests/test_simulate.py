@@ -44,7 +44,9 @@ def _random_family(draw, nq: int):  # type: ignore[no-untyped-def]
 
 
 @st.composite
-def random_networks(draw):  # type: ignore[no-untyped-def]
+def random_networks(draw, family=None):  # type: ignore[no-untyped-def]
+    """Random networks (at most 8 qubits in all) whose perceptrons draw their family with ``family``."""
+    family = family or _random_family
     depth = draw(st.integers(1, 3))
     widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
     while sum(widths) > 8:
@@ -57,7 +59,7 @@ def random_networks(draw):  # type: ignore[no-untyped-def]
             ins = draw(st.permutations(range(widths[l])))[:m]
             k = draw(st.integers(1, min(2, widths[l + 1])))
             outs = draw(st.permutations(range(widths[l + 1])))[:k]
-            row.append(Perceptron(ins, outs, _random_family(draw, m + k)))
+            row.append(Perceptron(ins, outs, family(draw, m + k)))
         layers.append(row)
     return Network(widths, layers)
 
@@ -307,24 +309,7 @@ def _real_family(draw, nq: int):  # type: ignore[no-untyped-def]
     return Circuit(nq, els)
 
 
-@st.composite
-def real_networks(draw):  # type: ignore[no-untyped-def]
-    depth = draw(st.integers(1, 3))
-    widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
-    layers = []
-    for l in range(depth):
-        row = []
-        for _ in range(draw(st.integers(1, 3))):
-            m = draw(st.integers(0, widths[l]))
-            ins = draw(st.permutations(range(widths[l])))[:m]
-            k = draw(st.integers(1, min(2, widths[l + 1])))
-            outs = draw(st.permutations(range(widths[l + 1])))[:k]
-            row.append(Perceptron(ins, outs, _real_family(draw, m + k)))
-        layers.append(row)
-    return Network(widths, layers)
-
-
-@given(net=real_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
+@given(net=random_networks(_real_family), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
 def test_real_network_on_real_input_runs_in_float64_with_the_same_numbers(net, seed, mixed):  # type: ignore[no-untyped-def]
     assert net.real
     k1, k2 = jax.random.split(jax.random.key(seed))
