@@ -106,12 +106,12 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
     states real in the simulator (:mod:`dqnn.simulate`); complex128 otherwise.
     """
     if isinstance(eigvals, np.ndarray) and isinstance(eigvecs, np.ndarray):
+        a = real_generator(eigvals, eigvecs)
+        if a is not None:  # cos(theta/2) 1 + sin(theta/2) (-iG), all real
+            return jnp.cos(theta / 2) * np.eye(a.shape[0]) + jnp.sin(theta / 2) * a
         lam = np.real_if_close(eigvals)
         if np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12):  # G^2 = 1: cos/sin form, no exp
             g = (eigvecs * lam) @ eigvecs.conj().T
-            a = real_generator(eigvals, eigvecs)
-            if a is not None:  # cos(theta/2) 1 + sin(theta/2) (-iG), all real
-                return jnp.cos(theta / 2) * np.eye(g.shape[0]) + jnp.sin(theta / 2) * a
             eye = np.eye(g.shape[0], dtype=np.complex128)
             return jnp.cos(theta / 2) * eye - 1j * jnp.sin(theta / 2) * g
     phases = jnp.exp(-0.5j * theta * eigvals)
