@@ -147,8 +147,8 @@ def per_pair(
     """The per-pair terms ``C_x`` (N,) of :func:`cost`."""
     # concrete inputs with no imaginary part are passed on as float64: real networks then simulate in real
     # arithmetic (dqnn.simulate); a traced complex input stays complex
-    real = is_real(inputs)
-    x = jnp.asarray(np.real(inputs), dtype=jnp.float64) if real else jnp.asarray(inputs, dtype=jnp.complex128)
+    x = jnp.asarray(inputs)
+    x = jnp.real(x).astype(jnp.float64) if is_real(inputs) else x.astype(jnp.complex128)
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
     t = check_targets(kind, targets, x.shape[0], net.num_outputs)

@@ -385,7 +385,7 @@ def real_arithmetic(net: Network) -> bool:
 
 
 def _initial_register(net: Network, rho_in: ArrayLike) -> _Register:
-    real = real_arithmetic(net) and (not jnp.iscomplexobj(rho_in) or states.is_real(rho_in))
+    real = real_arithmetic(net) and states.is_real(rho_in)
     if real and jnp.iscomplexobj(rho_in):  # concrete, no imaginary part
         rho_in = np.real(np.asarray(rho_in))
     # real gates on a real state: real arithmetic throughout (module doc)

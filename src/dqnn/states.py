@@ -33,8 +33,7 @@ def as_input(
     """Classify and validate a state on ``num_qubits`` qubits: ``("pure", (d,))`` or ``("mixed", (d, d))``.
 
     complex128, or float64 when ``keep_real`` and ``state`` has a real dtype. A concrete state is converted
-    in NumPy, so that it enters a traced program as a constant of the final dtype (XLA compiled vmapped
-    gradients over a converted 2**14-amplitude constant up to 10x slower, and ran out of memory at 2**16).
+    in NumPy, so that it enters a traced program as a constant of the final dtype.
 
     Raises:
         ValueError: naming ``name`` for a wrong dimension, a vector that is not normalised, or a matrix
@@ -71,9 +70,9 @@ def as_input(
     raise ValueError(f"{name}: expected a vector or a square matrix, got an array of shape {x.shape}")
 
 
-def is_real(x: object) -> bool:
-    """Whether ``x`` is a concrete array whose imaginary part is exactly zero (never for a traced value)."""
-    return _concrete(x) and not np.any(np.imag(np.asarray(x)))
+def is_real(x: ArrayLike) -> bool:
+    """Whether ``x`` is real-valued: a real dtype, or a concrete (not traced) array with no imaginary part."""
+    return not jnp.iscomplexobj(x) or (_concrete(x) and not np.any(np.imag(np.asarray(x))))
 
 
 def basis_state(bits: Sequence[int] | str) -> Array:
@@ -140,7 +139,7 @@ def product_factors(
     ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
     Raises ValueError naming ``name`` for other shapes.
     """
-    real = not jnp.iscomplexobj(input_factors) or is_real(input_factors)
+    real = is_real(input_factors)
     xf = jnp.asarray(input_factors)
     xf = jnp.real(xf).astype(jnp.float64) if real else xf.astype(jnp.complex128)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
