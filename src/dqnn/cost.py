@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 from dqnn._jax import Array
 from dqnn.network import Network, NetworkParams
 from dqnn.simulate import Factors, output_factors
-from dqnn.states import is_real
+from dqnn.states import real_or_complex
 
 CostKind = Literal["global", "local", "observable"]
 
@@ -145,10 +145,7 @@ def per_pair(
     kind: CostKind = "global",
 ) -> Array:
     """The per-pair terms ``C_x`` (N,) of :func:`cost`."""
-    # concrete inputs with no imaginary part are passed on as float64: real networks then simulate in real
-    # arithmetic (dqnn.simulate); a traced complex input stays complex
-    x = jnp.asarray(inputs)
-    x = jnp.real(x).astype(jnp.float64) if is_real(inputs) else x.astype(jnp.complex128)
+    x = real_or_complex(inputs)  # real-valued inputs stay float64: real networks then simulate in real arithmetic
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
     t = check_targets(kind, targets, x.shape[0], net.num_outputs)

@@ -58,7 +58,7 @@ from dqnn.families import Circuit, Family, GateOp, Op, embed
 from dqnn.gradients import AngleIndex, check_index
 from dqnn.network import Network, NetworkParams, Perceptron
 from dqnn.simulate import output_factors, peak_stored_qubits
-from dqnn.states import ZERO_QUBIT, factors_on, is_real, pair_mean, product_factors, product_vector, stack_trees
+from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, real_or_complex, stack_trees
 from dqnn.trainability import DEFAULT_MEMORY_BUDGET, MAX_CHUNK, PointSpec
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
@@ -876,9 +876,8 @@ def _gradient_from_groups(
     ``stacked params``: ``[(family, perceptrons, params stacked over them)]`` for those perceptrons (the
     form of :func:`init_stacked`), so that each family's gate matrices are built by one vmapped call.
     """
-    xf = jnp.asarray(input_factors, dtype=jnp.complex128)
-    if net.real and is_real(input_factors):
-        xf = jnp.real(xf)  # real gates on real inputs: real arithmetic (as in dqnn.simulate)
+    # real gates on real inputs: real arithmetic (as in dqnn.simulate)
+    xf = real_or_complex(input_factors) if net.real else jnp.asarray(input_factors, dtype=jnp.complex128)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     groups = gradient_groups(net, idx)
     diff = (idx.layer, idx.perceptron)

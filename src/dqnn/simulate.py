@@ -385,11 +385,8 @@ def real_arithmetic(net: Network) -> bool:
 
 
 def _initial_register(net: Network, rho_in: ArrayLike) -> _Register:
-    real = real_arithmetic(net) and states.is_real(rho_in)
-    if real and jnp.iscomplexobj(rho_in):  # concrete, no imaginary part
-        rho_in = np.real(np.asarray(rho_in))
-    # real gates on a real state: real arithmetic throughout (module doc)
-    kind, arr = states.as_input(rho_in, net.num_inputs, keep_real=real)
+    # real gates on a real-valued state: real arithmetic throughout (module doc)
+    kind, arr = states.as_input(rho_in, net.num_inputs, keep_real=real_arithmetic(net))
     n0 = net.num_inputs
     labels: list[Label] = [("in", q) for q in range(n0)]
     if kind == "pure":

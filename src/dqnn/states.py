@@ -32,17 +32,13 @@ def as_input(
 ) -> tuple[Literal["pure", "mixed"], Array]:
     """Classify and validate a state on ``num_qubits`` qubits: ``("pure", (d,))`` or ``("mixed", (d, d))``.
 
-    complex128, or float64 when ``keep_real`` and ``state`` has a real dtype. A concrete state is converted
-    in NumPy, so that it enters a traced program as a constant of the final dtype.
+    complex128, or float64 when ``keep_real`` and the state is real-valued (:func:`is_real`).
 
     Raises:
         ValueError: naming ``name`` for a wrong dimension, a vector that is not normalised, or a matrix
             that is not Hermitian, not positive or not of trace one (tolerance :data:`STATE_ATOL`).
     """
     x = state if isinstance(state, jax.Array) else np.asarray(state)
-    dtype = np.float64 if keep_real and not jnp.iscomplexobj(x) else np.complex128
-    if _concrete(x):
-        x = np.asarray(x, dtype=dtype)
     d = 2**num_qubits
     if x.ndim == 1:
         if x.shape[0] != d:
@@ -51,7 +47,7 @@ def as_input(
             norm = float(np.linalg.norm(np.asarray(x)))
             if abs(norm - 1.0) > STATE_ATOL:
                 raise ValueError(f"{name}: state vector is not normalised (norm {norm:.12g})")
-        return "pure", jnp.asarray(x, dtype=dtype)
+        return "pure", real_or_complex(x) if keep_real else jnp.asarray(x, dtype=jnp.complex128)
     if x.ndim == 2:
         if x.shape != (d, d):
             raise ValueError(f"{name}: a density matrix on {num_qubits} qubit(s) is {d}x{d}, got {x.shape}")
@@ -66,13 +62,20 @@ def as_input(
             lo = float(np.min(np.linalg.eigvalsh(0.5 * (m + m.conj().T))))
             if lo < -STATE_ATOL:
                 raise ValueError(f"{name}: density matrix is not positive (smallest eigenvalue {lo:.3g})")
-        return "mixed", jnp.asarray(x, dtype=dtype)
+        return "mixed", real_or_complex(x) if keep_real else jnp.asarray(x, dtype=jnp.complex128)
     raise ValueError(f"{name}: expected a vector or a square matrix, got an array of shape {x.shape}")
 
 
 def is_real(x: ArrayLike) -> bool:
     """Whether ``x`` is real-valued: a real dtype, or a concrete (not traced) array with no imaginary part."""
     return not jnp.iscomplexobj(x) or (_concrete(x) and not np.any(np.imag(np.asarray(x))))
+
+
+def real_or_complex(x: ArrayLike) -> Array:
+    """``x`` as float64 when real-valued (:func:`is_real`; real networks then simulate it in real arithmetic,
+    :mod:`dqnn.simulate`), else as complex128."""
+    a = jnp.asarray(x)
+    return jnp.real(a).astype(jnp.float64) if is_real(x) else a.astype(jnp.complex128)
 
 
 def basis_state(bits: Sequence[int] | str) -> Array:
@@ -139,9 +142,7 @@ def product_factors(
     ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
     Raises ValueError naming ``name`` for other shapes.
     """
-    real = is_real(input_factors)
-    xf = jnp.asarray(input_factors)
-    xf = jnp.real(xf).astype(jnp.float64) if real else xf.astype(jnp.complex128)
+    xf = real_or_complex(input_factors)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     lead = xf.shape[:1] if stacked and xf.ndim == 3 else ()
     if xf.shape != (*lead, num_inputs, 2) or tf.shape != (*lead, num_outputs, 2):
@@ -225,6 +226,7 @@ __all__ = [
     "product_vector",
     "random_density_matrix",
     "random_product_state",
+    "real_or_complex",
     "stack_trees",
     "zero_state",
 ]
