@@ -15,53 +15,7 @@ from dqnn import architectures, families, states
 from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
 from dqnn.network import Network, Perceptron
 from dqnn.simulate import output_factors, output_state, peak_stored_qubits, real_arithmetic
-
-
-def _random_family(draw, nq: int):  # type: ignore[no-untyped-def]
-    kind = draw(st.sampled_from(["haar", "circuit", "fixed"]))
-    if kind == "haar":
-        return HaarUnitary(nq)
-    if kind == "fixed":
-        seed = draw(st.integers(0, 2**31 - 1))
-        return families.Fixed(np.asarray(dqnn.gates.haar_unitary(jax.random.key(seed), 2**nq)), nq)
-    els = []
-    for _ in range(draw(st.integers(1, 5))):
-        e = draw(st.sampled_from(["rot", "cnot", "swap", "random", "h"]))
-        if e in ("cnot", "swap") and nq < 2:
-            e = "h"
-        if e == "rot":
-            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
-            els.append(Rot("".join(draw(st.sampled_from("XYZ")) for _ in w), tuple(w)))
-        elif e == "h":
-            els.append(Gate("H", (draw(st.integers(0, nq - 1)),)))
-        elif e == "random":
-            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
-            els.append(RandomUnitary(tuple(w)))
-        else:
-            a, b = draw(st.permutations(range(nq)))[:2]
-            els.append(Gate("CNOT" if e == "cnot" else "SWAP", (a, b)))
-    return Circuit(nq, els)
-
-
-@st.composite
-def random_networks(draw, family=None):  # type: ignore[no-untyped-def]
-    """Random networks (at most 8 qubits in all) whose perceptrons draw their family with ``family``."""
-    family = family or _random_family
-    depth = draw(st.integers(1, 3))
-    widths = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
-    while sum(widths) > 8:
-        widths[int(np.argmax(widths))] -= 1
-    layers = []
-    for l in range(depth):
-        row = []
-        for _ in range(draw(st.integers(1, 4))):
-            m = draw(st.integers(0, widths[l]))
-            ins = draw(st.permutations(range(widths[l])))[:m]
-            k = draw(st.integers(1, min(2, widths[l + 1])))
-            outs = draw(st.permutations(range(widths[l + 1])))[:k]
-            row.append(Perceptron(ins, outs, family(draw, m + k)))
-        layers.append(row)
-    return Network(widths, layers)
+from strategies import random_networks, real_family, repeated_networks
 
 
 @given(net=random_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
@@ -173,25 +127,6 @@ def test_simulator_is_jittable_vmappable_and_differentiable():
     assert np.isfinite(np.asarray(g[0][0]["theta"])).all()
 
 
-@st.composite
-def repeated_networks(draw):  # type: ignore[no-untyped-def]
-    """A block of 1-2 random layers (fixed wiring and family objects) repeated 3-5 times, widths <= 3."""
-    w = draw(st.integers(1, 3))
-    period = draw(st.integers(1, 2))
-    block = []
-    for _ in range(period):
-        row = []
-        for _ in range(draw(st.integers(1, 3))):
-            m = draw(st.integers(0, w))
-            ins = draw(st.permutations(range(w)))[:m]
-            k = draw(st.integers(1, min(2, w)))
-            outs = draw(st.permutations(range(w)))[:k]
-            row.append(Perceptron(ins, outs, _random_family(draw, m + k)))
-        block.append(row)
-    reps = draw(st.integers(3, 5))
-    return Network([w] * (period * reps + 1), block * reps)
-
-
 @settings(max_examples=8, deadline=None)
 @given(net=repeated_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
 def test_scanned_repeated_layers_match_unrolled_and_bruteforce(net, seed, mixed):  # type: ignore[no-untyped-def]
@@ -287,29 +222,7 @@ def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-
 # Real arithmetic for real networks (R_y, CNOT, CZ, H, SWAP, real fixed gates) on real inputs
 
 
-def _real_family(draw, nq: int):  # type: ignore[no-untyped-def]
-    if draw(st.booleans()) and nq <= 2:
-        seed = draw(st.integers(0, 2**31 - 1))
-        q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(2**nq, 2**nq)))  # a real orthogonal gate
-        return families.Fixed(q, nq)
-    els = []
-    for _ in range(draw(st.integers(1, 5))):
-        e = draw(st.sampled_from(["rot", "cnot", "cz", "swap", "h"]))
-        if e in ("cnot", "cz", "swap") and nq < 2:
-            e = "h"
-        if e == "rot":  # an odd number of Y's: -i P is real
-            w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
-            label = draw(st.sampled_from(["Y"] if len(w) == 1 else ["XY", "YX", "YZ", "ZY"]))
-            els.append(Rot(label, tuple(w)))
-        elif e == "h":
-            els.append(Gate("H", (draw(st.integers(0, nq - 1)),)))
-        else:
-            a, b = draw(st.permutations(range(nq)))[:2]
-            els.append(Gate({"cnot": "CNOT", "cz": "CZ", "swap": "SWAP"}[e], (a, b)))
-    return Circuit(nq, els)
-
-
-@given(net=random_networks(_real_family), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
+@given(net=random_networks(real_family), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
 def test_real_network_on_real_input_runs_in_float64_with_the_same_numbers(net, seed, mixed):  # type: ignore[no-untyped-def]
     assert net.real
     k1, k2 = jax.random.split(jax.random.key(seed))

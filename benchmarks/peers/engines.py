@@ -104,34 +104,29 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
     import jax.numpy as jnp
 
     from dqnn import architectures, components, lightcone
-    from dqnn.cost import cost as dqnn_cost
-    from dqnn.gradients import AngleIndex, grad_autodiff
+    from dqnn.gradients import AngleIndex, grad_autodiff, grad_cost
     from dqnn.problems import zero_pair
 
     net = architectures.fig3a(n, 1) if workload == "A" else dqnn_hea(n, layers)
     x, t = zero_pair(n, cost)  # type: ignore[arg-type]
     zeros = jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (n, 1))
+    cost_fn = None  # None: the full simulator
     if engine == "auto" and workload == "A" and cost == "global":
         comps = components.components(net)
-
-        def cost_fn(p):  # type: ignore[no-untyped-def]
-            return components.global_cost_components(net, p, zeros, zeros, comps)
+        cost_fn = lambda p: components.global_cost_components(net, p, zeros, zeros, comps)  # noqa: E731
     elif engine == "auto" and workload == "A":
         cones = lightcone.light_cones(net)
-
-        def cost_fn(p):  # type: ignore[no-untyped-def]
-            return lightcone.local_cost_lightcone(net, p, zeros, zeros, cones)
-    else:
-
-        def cost_fn(p):  # type: ignore[no-untyped-def]
-            return dqnn_cost(net, p, x, t, cost)  # type: ignore[arg-type]
+        cost_fn = lambda p: lightcone.local_cost_lightcone(net, p, zeros, zeros, cones)  # noqa: E731
 
     idx = AngleIndex(0, 0, 0)
     if engine == "auto" and workload == "B" and cost == "local":  # as the variance engine does for fig3b
         at = lightcone.local_gradient_at(net, idx, zeros, zeros)
         fn = jax.jit(jax.vmap(lambda th: at(dqnn_params(net, workload, th))))
         return (lambda th: np.asarray(fn(th))), min(samples, CONE_CHUNK)
-    fn = jax.jit(jax.vmap(lambda th: grad_autodiff(cost_fn, dqnn_params(net, workload, th), idx)))
+    if cost_fn is None:  # grad_cost: the packed pass (dqnn.packed) for real networks, as the variance engine uses
+        fn = jax.jit(jax.vmap(lambda th: grad_cost(net, dqnn_params(net, workload, th), x, t, cost, idx)))
+    else:
+        fn = jax.jit(jax.vmap(lambda th: grad_autodiff(cost_fn, dqnn_params(net, workload, th), idx)))
     c = min(samples, 1000 if workload == "A" and engine == "auto" else 256 if n <= 12 else 32)
     if workload == "B":
         c = min(samples, B_CHUNK if n <= 12 else 16)

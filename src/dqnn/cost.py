@@ -13,6 +13,7 @@ Training-set costs (Eq. 2) average the terms over ``N`` pairs: inputs ``(N, 2**n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import jax
@@ -145,11 +146,23 @@ def per_pair(
     kind: CostKind = "global",
 ) -> Array:
     """The per-pair terms ``C_x`` (N,) of :func:`cost`."""
-    x = real_or_complex(inputs)  # real-valued inputs stay float64: real networks then simulate in real arithmetic
+    return map_pairs(lambda x, t: term(kind, output_factors(net, params, x), t), inputs, targets, kind, net.num_outputs)
+
+
+def map_pairs(
+    fn: Callable[[Array, Array], Array], inputs: ArrayLike, targets: ArrayLike, kind: CostKind, n_out: int
+) -> Array:
+    """``fn(x_i, t_i)`` for every training pair, stacked (N,); inputs and targets as :func:`cost` takes them.
+
+    Real-valued inputs are passed as float64 (:func:`dqnn.states.real_or_complex`: real networks then
+    simulate in real arithmetic), targets as :func:`check_targets` returns them. A single pair is not
+    vmapped, and a concrete target then stays concrete (NumPy), so :func:`local_term` sees its values.
+    """
+    x = real_or_complex(inputs)
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")
-    t = check_targets(kind, targets, x.shape[0], net.num_outputs)
-    if x.shape[0] == 1:  # no vmap, and concrete targets stay concrete (NumPy) for :func:`local_term`
+    t = check_targets(kind, targets, x.shape[0], n_out)
+    if x.shape[0] == 1:
         t0 = t[0] if isinstance(targets, jax.core.Tracer) else np.asarray(targets, dtype=np.complex128)[0]
-        return term(kind, output_factors(net, params, x[0]), t0)[None]
-    return jax.vmap(lambda xi, ti: term(kind, output_factors(net, params, xi), ti))(x, t)
+        return fn(x[0], t0)[None]
+    return jax.vmap(fn)(x, t)

@@ -14,8 +14,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
+from dqnn import packed
 from dqnn._jax import Array
+from dqnn.cost import CostKind, cost
 from dqnn.families import Circuit
 from dqnn.network import Network, NetworkParams
 
@@ -87,6 +90,23 @@ def grad_autodiff(cost_fn: CostFn, params: NetworkParams, idx: AngleIndex) -> Ar
     theta = get_angle(params, idx)
     _, tangent = jax.jvp(lambda t: cost_fn(set_angle(params, idx, t)), (theta,), (jnp.ones_like(theta),))
     return tangent
+
+
+def grad_cost(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind,
+    idx: AngleIndex,
+) -> Array:
+    """``d C / d theta_idx`` of :func:`dqnn.cost.cost` (exact): the packed pass (:mod:`dqnn.packed`) where
+    it is the faster one (:func:`dqnn.packed.applies`: real networks the simulator runs in complex128),
+    else :func:`grad_autodiff`."""
+    check_index(net, idx)
+    if packed.applies(net, inputs):
+        return packed.derivative(net, params, inputs, targets, kind, idx)
+    return grad_autodiff(lambda p: cost(net, p, inputs, targets, kind), params, idx)
 
 
 def check_shift_rule(net: Network, idx: AngleIndex) -> None:

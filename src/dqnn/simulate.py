@@ -30,7 +30,8 @@ basis and real product states), the state is kept in float64: the same numbers f
 Otherwise complex128, and also for networks with scanned blocks (:func:`real_arithmetic`): with jax 0.9.2,
 XLA's CPU fusion emitters compiled float64 ``while`` loops of this simulator pathologically (a 12-qubit
 value function over 4 scanned blocks did not compile in 40 s, a vmapped 16-qubit gradient ran out of 24 GB;
-the same programs in complex128, or unrolled, compile in about a second).
+the same programs in complex128, or unrolled, compile in about a second). For such networks the derivative
+of one angle uses the imaginary part instead (:mod:`dqnn.packed`, ``output_factors(..., packed=True)``).
 :func:`output_factors` returns the factors in the dtype simulated; :func:`output_state` is always complex128.
 
 All functions are pure and traceable (jit, vmap, grad) for a fixed network structure.
@@ -148,8 +149,9 @@ def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
 class _Register:
     """Static bookkeeping (Python, not traced) plus the traced factor tensors of one simulation."""
 
-    def __init__(self, labels: list[Label], a: Array, b: Array | None):
+    def __init__(self, labels: list[Label], a: Array, b: Array | None, packed: bool = False):
         self.labels = labels  # label of ket axis i
+        self.packed = packed  # (state, tangent) in (real, imaginary) parts: see :func:`output_factors`
         self.zeros: set[Label] = set()  # qubits in |0> that are not stored
         self.a = a
         self.b = b
@@ -227,7 +229,11 @@ class _Register:
         d = 2**self.q
         a = jnp.reshape(self.a, (d, self.r))
         b = a if self.b is None else jnp.reshape(self.b, (d, self.r))
-        rho = a @ b.conj().T
+        if self.packed:  # rho in the real part, its first-order change in the imaginary part
+            ar, ai, br, bi = jnp.real(a), jnp.imag(a), jnp.real(b), jnp.imag(b)
+            rho = jax.lax.complex(ar @ br.T, ai @ br.T + ar @ bi.T)
+        else:
+            rho = a @ b.conj().T
         self.a = jnp.reshape(rho, (2,) * self.q + (d,))
         self.b = jnp.reshape(jnp.eye(d, dtype=rho.dtype), (2,) * self.q + (d,))
 
@@ -333,7 +339,7 @@ def _scan_blocks(reg: _Register, net: Network, params: NetworkParams, first: int
     peak = [reg.peak]
 
     def body(carry: tuple[Array, Array | None], block: tuple[object, ...]) -> tuple[tuple[Array, Array | None], None]:
-        r = _Register(list(labels0), carry[0], carry[1])
+        r = _Register(list(labels0), carry[0], carry[1], reg.packed)
         r.zeros = set(zeros0)
         fake: list[object] = [None] * net.depth
         for i in range(p):
@@ -384,24 +390,28 @@ def real_arithmetic(net: Network) -> bool:
     return net.real and not any(k >= SCAN_MIN_REPEATS for _, _, k in _plan(net))
 
 
-def _initial_register(net: Network, rho_in: ArrayLike) -> _Register:
+def _initial_register(net: Network, rho_in: ArrayLike, packed: bool = False) -> _Register:
     # real gates on a real-valued state: real arithmetic throughout (module doc)
     kind, arr = states.as_input(rho_in, net.num_inputs, keep_real=real_arithmetic(net))
     n0 = net.num_inputs
     labels: list[Label] = [("in", q) for q in range(n0)]
     if kind == "pure":
-        return _Register(labels, jnp.reshape(arr, (2,) * n0 + (1,)), None)
+        return _Register(labels, jnp.reshape(arr, (2,) * n0 + (1,)), None, packed)
     d = 2**n0
     eye = jnp.eye(d, dtype=arr.dtype)
-    return _Register(labels, jnp.reshape(arr, (2,) * n0 + (d,)), jnp.reshape(eye, (2,) * n0 + (d,)))
+    return _Register(labels, jnp.reshape(arr, (2,) * n0 + (d,)), jnp.reshape(eye, (2,) * n0 + (d,)), packed)
 
 
-def output_factors(net: Network, params: NetworkParams, rho_in: ArrayLike) -> Factors:
+def output_factors(net: Network, params: NetworkParams, rho_in: ArrayLike, packed: bool = False) -> Factors:
     """The output state of Eq. (1) in factored form (see :class:`Factors`); cheapest for costs.
 
     ``rho_in``: (2**n_in,) state vector or (2**n_in, 2**n_in) density matrix (validated when concrete).
+    ``packed`` (for :mod:`dqnn.packed`: a real network and real input, one gate replaced by ``M + i dM``):
+    the factors carry a real state and its first-order change in their real and imaginary parts,
+    ``rho = Re(a) Re(b)^T`` and ``d rho = Im(a) Re(b)^T + Re(a) Im(b)^T`` (``b = a`` when None); the
+    density form, when the register forms it, is built to keep that meaning.
     """
-    reg = _initial_register(net, rho_in)
+    reg = _initial_register(net, rho_in, packed)
     _run_network(reg, net, params)
     reg.canonical([("in", q) for q in range(net.num_outputs)])
     return reg.factors()

@@ -26,7 +26,7 @@ import numpy as np
 from dqnn import analytic, architectures
 from dqnn._jax import jit_rng
 from dqnn.cost import CostKind, cost
-from dqnn.gradients import grad_autodiff, grad_param_shift
+from dqnn.gradients import grad_cost, grad_param_shift
 from dqnn.network import Network, NetworkParams
 from dqnn.problems import GradientProblem, zero_pair
 from dqnn.simulate import peak_stored_qubits
@@ -137,9 +137,14 @@ def gradient_sampler(spec: PointSpec, method: Method = "autodiff") -> Callable[[
         return lambda keys: grads(*draws(keys))
 
     idx = spec.problem().angle_index(net)
-    grad = grad_autodiff if method == "autodiff" else grad_param_shift
+
+    def grad(p: NetworkParams) -> jax.Array:
+        if method == "autodiff":
+            return grad_cost(net, p, x, t, spec.cost, idx)
+        return grad_param_shift(cost_fn, p, idx)
+
     inits = jit_rng(jax.vmap(net.init))
-    grad_fn = jax.jit(jax.vmap(lambda p: grad(cost_fn, p, idx)))
+    grad_fn = jax.jit(jax.vmap(grad))
     return lambda keys: grad_fn(inits(keys))
 
 

@@ -1,0 +1,139 @@
+"""Packed forward mode: ``d C / d theta`` of one angle of a real network from one complex pass.
+
+For a real network (:attr:`dqnn.network.Network.real`: every matrix real, e.g. ``R_y``, CZ, SWAP) and a
+real input, the simulator's factors ``rho = A B^T`` (:class:`~dqnn.simulate.Factors`) are real, and every
+step (gates, relabelling SWAPs, adding |0> qubits, tracing into the rank axis) is linear in each factor
+with real coefficients. So if the one gate ``M(theta_nu)`` that holds the angle is replaced by the complex
+matrix ``M + i dM/dtheta_nu`` (:class:`PackedCircuit`), the same simulation returns ``A + i dA``: the
+state in the real part and its derivative in the imaginary part, exactly (no step size). The one bilinear
+step, forming the density matrix when the rank reaches the dimension, keeps that meaning
+(``output_factors(..., packed=True)``). The cost's derivative is then the forward-mode derivative of the
+cost term in the output factors alone.
+
+Why: when the simulator runs a real network in complex128 (networks with scanned blocks,
+:func:`dqnn.simulate.real_arithmetic`), ``jax.jvp`` carries a complex state and a complex tangent, four real
+vectors where these two suffice; the packed pass does about half the work (workload B of
+``benchmarks/peers``, n = 12, 12 layers, global cost: 1.8x). Where the simulator already runs in float64,
+``jax.jvp`` carries the same two real vectors and is used instead (:func:`applies`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpy.typing import ArrayLike
+
+from dqnn import states
+from dqnn._jax import Array
+from dqnn.cost import CostKind, map_pairs, term
+from dqnn.families import Circuit, GateOp, Op, Rot
+from dqnn.network import Network, NetworkParams, Perceptron
+from dqnn.simulate import Factors, output_factors, real_arithmetic
+
+if TYPE_CHECKING:
+    from dqnn.gradients import AngleIndex
+
+
+class PackedCircuit(Circuit):
+    """A real circuit ``inner`` whose rotation of angle ``angle`` is ``M + i dM/dtheta`` (module doc).
+
+    Takes the same parameters as ``inner``; its other gates are ``inner``'s. Not unitary: it is a device
+    for :func:`per_pair_derivative`, not a perceptron to train.
+    """
+
+    angle: int
+
+    def __init__(self, inner: Circuit, angle: int):
+        if not inner.real:
+            raise ValueError("PackedCircuit: the circuit is not real (Circuit.real); packing needs real matrices")
+        if not 0 <= angle < inner.num_angles:
+            raise ValueError(f"PackedCircuit: angle {angle} out of range (circuit has {inner.num_angles} angle(s))")
+        for name in ("num_qubits", "elements", "num_angles", "_compiled"):
+            object.__setattr__(self, name, getattr(inner, name))
+        object.__setattr__(self, "angle", int(angle))
+
+    @property
+    def real(self) -> bool:
+        """False: the packed rotation is complex."""
+        return False
+
+    def ops(self, params: dict[str, Any]) -> list[Op]:
+        """``inner``'s ops, with the packed rotation (same position, same wires)."""
+        out = super().ops(params)
+        pos = [i for i, el in enumerate(self.elements) if isinstance(el, Rot)][self.angle]
+        theta = params["theta"]
+
+        def matrix(t: Array) -> Array:
+            op = super(PackedCircuit, self).ops({**params, "theta": theta.at[self.angle].set(t)})[pos]
+            assert isinstance(op, GateOp)
+            return op.matrix
+
+        t0 = theta[self.angle]
+        m, dm = jax.jvp(matrix, (t0,), (jnp.ones_like(t0),))
+        out[pos] = GateOp(m + 1j * dm, out[pos].wires)
+        return out
+
+
+def packed_network(net: Network, idx: AngleIndex) -> Network:
+    """``net`` with perceptron ``(idx.layer, idx.perceptron)`` packed at angle ``idx.angle`` (same params)."""
+    rows = [list(layer) for layer in net.layers]
+    p = rows[idx.layer][idx.perceptron]
+    if not isinstance(p.unitary, Circuit):
+        raise ValueError(f"packed_network: angle {idx}: the perceptron is not a Circuit")
+    rows[idx.layer][idx.perceptron] = Perceptron(p.inputs, p.outputs, PackedCircuit(p.unitary, idx.angle))
+    return Network(net.widths, rows, net.strict)
+
+
+def _packable_inputs(inputs: ArrayLike) -> bool:
+    return np.ndim(inputs) in (2, 3) and states.is_real(inputs)
+
+
+def applies(net: Network, inputs: ArrayLike) -> bool:
+    """Whether the packed pass is the faster exact derivative: ``net`` real and simulated in complex128
+    (scanned blocks, :func:`dqnn.simulate.real_arithmetic`) and ``inputs`` real-valued (concrete, or of a
+    real dtype), stacked as (N, d) vectors or (N, d, d) density matrices."""
+    return net.real and not real_arithmetic(net) and _packable_inputs(inputs)
+
+
+def per_pair_derivative(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind,
+    idx: AngleIndex,
+) -> Array:
+    """``d C_x / d theta_idx`` (N,) for each pair (terms of :func:`dqnn.cost.per_pair`), one packed pass each.
+
+    Exact for any real network on real-valued inputs, (N, d) vectors or (N, d, d) density matrices (see
+    :func:`applies` for when it is also the fastest); ValueError otherwise.
+    """
+    if not net.real:
+        raise ValueError("per_pair_derivative: the network is not real (Network.real)")
+    if not _packable_inputs(inputs):
+        raise ValueError("per_pair_derivative: inputs must be real-valued, stacked as (N, d) or (N, d, d)")
+    pnet = packed_network(net, idx)
+
+    def d_term(x: Array, t: Array) -> Array:
+        f = output_factors(pnet, params, x, packed=True)
+        if f.b is None:
+            return jax.jvp(lambda a: term(kind, Factors(a, None), t), (jnp.real(f.a),), (jnp.imag(f.a),))[1]
+        primals, tangents = (jnp.real(f.a), jnp.real(f.b)), (jnp.imag(f.a), jnp.imag(f.b))
+        return jax.jvp(lambda a, b: term(kind, Factors(a, b), t), primals, tangents)[1]
+
+    return map_pairs(d_term, inputs, targets, kind, net.num_outputs)
+
+
+def derivative(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind,
+    idx: AngleIndex,
+) -> Array:
+    """``d C / d theta_idx`` of :func:`dqnn.cost.cost` (the mean of :func:`per_pair_derivative`)."""
+    return jnp.mean(per_pair_derivative(net, params, inputs, targets, kind, idx))
