@@ -22,20 +22,23 @@ def random_family(draw, nq: int):  # type: ignore[no-untyped-def]
         return families.Fixed(np.asarray(dqnn.gates.haar_unitary(jax.random.key(seed), 2**nq)), nq)
     els = []
     for _ in range(draw(st.integers(1, 5))):
-        e = draw(st.sampled_from(["rot", "cnot", "swap", "random", "h"]))
-        if e in ("cnot", "swap") and nq < 2:
+        e = draw(st.sampled_from(["rot", "cnot", "swap", "random", "h", "cz", "phase"]))
+        if e in ("cnot", "swap", "cz") and nq < 2:
             e = "h"
         if e == "rot":
             w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
             els.append(Rot("".join(draw(st.sampled_from("XYZ")) for _ in w), tuple(w)))
         elif e == "h":
             els.append(Gate("H", (draw(st.integers(0, nq - 1)),)))
+        elif e == "phase":  # a fixed diagonal gate: the simulator holds these back and applies runs of them at once
+            phi = draw(st.floats(0.1, 6.0))
+            els.append(Gate(np.diag([1.0, np.exp(1j * phi)]), (draw(st.integers(0, nq - 1)),)))
         elif e == "random":
             w = draw(st.permutations(range(nq)))[: draw(st.integers(1, min(2, nq)))]
             els.append(RandomUnitary(tuple(w)))
         else:
             a, b = draw(st.permutations(range(nq)))[:2]
-            els.append(Gate("CNOT" if e == "cnot" else "SWAP", (a, b)))
+            els.append(Gate({"cnot": "CNOT", "swap": "SWAP", "cz": "CZ"}[e], (a, b)))
     return Circuit(nq, els)
 
 

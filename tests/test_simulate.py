@@ -173,6 +173,54 @@ def test_plan_finds_periodic_blocks_and_scan_runs():  # type: ignore[no-untyped-
     np.testing.assert_allclose(abs(np.vdot(want, psi)), 1.0, atol=1e-12)
 
 
+def test_runs_of_fixed_diagonal_gates_are_applied_as_one_product(monkeypatch):  # type: ignore[no-untyped-def]
+    """CZs of separate perceptrons (moved by SWAPs) cost one elementwise product, not a pass each; a pending
+    diagonal is applied before a later gate on its qubit and before its qubit is traced out."""
+    from dqnn import simulate
+
+    n = 6
+    mix = Circuit(2, [Rot("Y", (0,)), Rot("X", (1,)), Gate("CNOT", (0, 1))])
+    cz = Circuit(4, [Gate("CZ", (0, 1)), Gate("SWAP", (0, 2)), Gate("SWAP", (1, 3))])
+    move = Circuit(2, [Gate("SWAP", (0, 1))])
+    phase = Circuit(2, [Gate(np.diag([1, 1j]), (0,)), Gate("SWAP", (0, 1))])
+    hadamard = Circuit(1, [Gate("H", (0,))])
+    layer0 = [
+        Perceptron([j, j + 1], [j, j + 1], Circuit(4, [*mix.elements, Gate("SWAP", (0, 2)), Gate("SWAP", (1, 3))]))
+        for j in range(0, n, 2)
+    ]
+    layer1 = [Perceptron([j, j + 1], [j, j + 1], cz) for j in range(1, n - 1, 2)]
+    layer1 += [Perceptron([0], [0], move), Perceptron([n - 1], [n - 1], move)]
+    # CZ on inputs 0, 1 then input 0 traced at once; a phase moved to an output, then H there (a later perceptron)
+    layer2 = [Perceptron([0, 1], [0], Circuit(3, [Gate("CZ", (0, 1)), Gate("SWAP", (1, 2))]))]
+    for q in range(2, n):
+        layer2 += [Perceptron([q], [q - 1], phase), Perceptron([], [q - 1], hadamard)]
+    net = Network([n, n, n, n - 1], [layer0, layer1, layer2])
+    params = net.init(jax.random.key(4))
+    psi = states.haar_state(jax.random.key(5), n)
+    calls = []
+    orig = simulate.apply_gate
+
+    def spy(t, u, axes):  # type: ignore[no-untyped-def]
+        calls.append(len(axes))
+        return orig(t, u, axes)
+
+    monkeypatch.setattr(simulate, "apply_gate", spy)
+    got = np.asarray(output_state(net, params, psi))
+    monkeypatch.setattr(simulate, "FUSE_DIAGONALS", False)  # each gate as it comes (checked against Eq. 1 above)
+    n_fused = len(calls)
+    np.testing.assert_allclose(got, np.asarray(output_state(net, params, psi)), atol=1e-12)
+    assert len(calls) - n_fused == 14  # unfused: one call per gate
+    # fused: layer 0 three two-qubit gates; layer 1 none (its two CZs are one product); layer 2 the lone CZ
+    # (in place) before input 0 is traced, then for each qubit its phase (alone, in place) before the H
+    assert calls[:n_fused] == [2, 2, 2, 2] + [1, 1] * 4
+    # combined diagonals spanning at most two qubits: the two CZs of layer 1 go one at a time again
+    monkeypatch.setattr(simulate, "FUSE_DIAGONALS", True)
+    monkeypatch.setattr(simulate, "DIAGONAL_MAX_QUBITS", 2)
+    calls.clear()
+    np.testing.assert_allclose(got, np.asarray(output_state(net, params, psi)), atol=1e-12)
+    assert len(calls) == 14
+
+
 @pytest.mark.parametrize("g", [1, 2, 3, 4])
 @pytest.mark.parametrize("concrete", [False, True, "real", "diagonal"])
 def test_apply_gate_equals_tensordot(g, concrete):  # type: ignore[no-untyped-def]

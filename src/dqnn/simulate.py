@@ -21,9 +21,10 @@ So peak memory is ``2**(q + r_bits)`` for the two adjacent layers, never the who
 
 Speed (exact, no approximation): each perceptron's consecutive gates on <= 2 wires are multiplied first
 (:func:`dqnn.families.fuse`); gates on <= ``SLICED_MAX_QUBITS`` qubits are applied by :func:`apply_gate`
-as sums of sliced products (one fused pass over memory, no transpose); a block of layers repeated at
-least ``SCAN_MIN_REPEATS`` times runs as a ``lax.scan`` (:func:`_plan`, :func:`_run_network`), so compile
-time does not grow with the depth.
+as sums of sliced products (one fused pass over memory, no transpose); fixed diagonal gates (CZ, phases)
+are held back and each run of them, across perceptrons, is applied as one product (``FUSE_DIAGONALS``);
+a block of layers repeated at least ``SCAN_MIN_REPEATS`` times runs as a ``lax.scan`` (:func:`_plan`,
+:func:`_run_network`), so compile time does not grow with the depth.
 Real arithmetic: when every perceptron's matrices are real (``Network.real``: ``R_y``, CZ, CNOT, SWAP, ...)
 and the input state is real (a float array, or a concrete complex one with no imaginary part: ``|0...0>``,
 basis and real product states), the state is kept in float64: the same numbers for about half the work.
@@ -146,6 +147,12 @@ def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
     return jnp.reshape(jnp.transpose(stacked, perm), t.shape)
 
 
+#: Hold fixed diagonal gates back and apply each run of them as one product (:meth:`_Register.apply`).
+FUSE_DIAGONALS = True
+#: Largest number of qubits one combined diagonal spans (it is a constant of ``2**k`` entries in the program).
+DIAGONAL_MAX_QUBITS = 12
+
+
 class _Register:
     """Static bookkeeping (Python, not traced) plus the traced factor tensors of one simulation."""
 
@@ -156,6 +163,8 @@ class _Register:
         self.a = a
         self.b = b
         self.peak = self.q + int(np.log2(self.r))  # log2 of the largest factor held so far
+        # fixed diagonal gates not yet applied, in time order: (diagonal entries, wires); see :meth:`apply`
+        self.pending: list[tuple[np.ndarray, list[Label]]] = []
 
     @property
     def q(self) -> int:
@@ -191,6 +200,8 @@ class _Register:
         self.labels.append(label)
 
     def swap(self, x: Label, y: Label) -> None:
+        rename = {x: y, y: x}  # a pending diagonal follows the qubit's state to its new label
+        self.pending = [(d, [rename.get(w, w) for w in ws]) for d, ws in self.pending]
         sx, sy = x in self.labels, y in self.labels
         if sx and sy:
             ix, iy = self.labels.index(x), self.labels.index(y)
@@ -203,12 +214,59 @@ class _Register:
         # both |0>: nothing to do
 
     def apply(self, u: Array, wires: list[Label]) -> None:
+        """``u`` on ``wires``. A fixed diagonal gate (CZ, Z, phases) is held back (:attr:`pending`): diagonal
+        gates commute, so a run of them is applied later as one product (:meth:`flush`), before any other
+        gate on their wires, a trace, or the end of the layer."""
         for w in wires:
             self.materialise(w)
+        if FUSE_DIAGONALS and not isinstance(u, jax.core.Tracer):
+            m = np.asarray(u)
+            if not np.any(m - np.diag(np.diag(m))):
+                self.pending.append((np.diag(m), list(wires)))
+                return
+        if any(w in ws for _, ws in self.pending for w in wires):
+            self.flush()
         axes = [self.labels.index(w) for w in wires]
         self._map(lambda t: apply_gate(t, u, axes))
 
+    def flush(self) -> None:
+        """Apply the pending diagonal gates: one alone in place (:func:`apply_gate`), several as one
+        elementwise product with their combined diagonal (one pass over the state instead of one each),
+        grouped so that no combined diagonal spans more than ``DIAGONAL_MAX_QUBITS`` qubits."""
+        groups: list[list[tuple[np.ndarray, list[Label]]]] = []
+        span: set[Label] = set()
+        for d, ws in self.pending:
+            if not groups or len(span | set(ws)) > DIAGONAL_MAX_QUBITS:
+                groups.append([])
+                span = set()
+            groups[-1].append((d, ws))
+            span |= set(ws)
+        self.pending = []
+        for group in groups:
+            self._apply_diagonals(group)
+
+    def _apply_diagonals(self, group: list[tuple[np.ndarray, list[Label]]]) -> None:
+        if len(group) == 1:
+            d, ws = group[0]
+            axes = [self.labels.index(w) for w in ws]
+            self._map(lambda t: apply_gate(t, np.diag(d), axes))
+            return
+        used = sorted({self.labels.index(w) for _, ws in group for w in ws})  # stored axes touched
+        total = np.ones((2,) * len(used), dtype=np.result_type(*(d.dtype for d, _ in group)))
+        for d, ws in group:
+            pos = [used.index(self.labels.index(w)) for w in ws]
+            order = sorted(range(len(ws)), key=lambda k: pos[k])
+            shape = [2 if i in pos else 1 for i in range(len(used))]
+            total = total * np.reshape(np.transpose(np.reshape(d, (2,) * len(ws)), order), shape)
+        if np.all(total == 1):
+            return
+        factor = total.real if np.iscomplexobj(total) and not np.any(total.imag) else total
+        factor = np.reshape(factor, [2 if i in used else 1 for i in range(self.q)] + [1])  # 1 on the rank axis
+        self._map(lambda t: t * factor)
+
     def trace_out(self, label: Label) -> None:
+        if any(label in ws for _, ws in self.pending):
+            self.flush()
         if label in self.zeros:
             self.zeros.discard(label)
             return
@@ -239,6 +297,7 @@ class _Register:
 
     def canonical(self, labels: list[Label]) -> None:
         """Store exactly ``labels`` in that axis order (materialising |0> qubits as needed)."""
+        self.flush()
         for lab in labels:
             self.materialise(lab)
         if set(self.labels) != set(labels):
@@ -248,6 +307,7 @@ class _Register:
         self.labels = list(labels)
 
     def factors(self) -> Factors:
+        self.flush()
         d = 2**self.q
         a = jnp.reshape(self.a, (d, self.r))
         b = None if self.b is None else jnp.reshape(self.b, (d, self.r))
@@ -283,6 +343,7 @@ def _run_layer(reg: _Register, net: Network, params: NetworkParams, l: int) -> N
                 reg.apply(op.matrix, [wires[w] for w in op.wires])
         for q in after.get(j, []):
             reg.trace_out(("in", q))
+    reg.flush()
     # relabel the new layer as the next layer's inputs
     reg.labels = [("in", q) for (_, q) in reg.labels]
     reg.zeros = {("in", q) for (_, q) in reg.zeros}
