@@ -36,7 +36,7 @@ import scipy.stats
 from numpy.typing import ArrayLike
 
 from dqnn.cost import CostKind, check_targets, cost, global_term, qubit_overlaps
-from dqnn.gradients import AngleIndex, check_shift_rule, grad_autodiff, shift_angle
+from dqnn.gradients import AngleIndex, check_shift_rule, grad_cost, shift_angle
 from dqnn.network import Network, NetworkParams
 from dqnn.problems import GradientProblem
 from dqnn.simulate import Factors, output_factors
@@ -319,7 +319,8 @@ def estimate_problem(
 
     Parameters ``problem.network().init(jax.random.key(seed))``, its training pair ``problem.data()``, shots
     sampled with ``numpy.random.default_rng(seed)``. ``gradient=False``: the cost (exact: Eq. 2);
-    ``gradient=True``: ``d C / d theta_nu`` of the problem's angle (exact: autodiff; estimate: parameter shift).
+    ``gradient=True``: ``d C / d theta_nu`` of the problem's angle (exact: :func:`dqnn.gradients.grad_cost`;
+    estimate: parameter shift).
     """
     net = problem.network()
     params = net.init(jax.random.key(seed))
@@ -327,7 +328,7 @@ def estimate_problem(
     kind = problem.cost
     if gradient:
         idx = problem.angle_index(net)
-        exact = grad_autodiff(lambda p: cost(net, p, x, t, kind), params, idx)
+        exact = grad_cost(net, params, x, t, kind, idx)
         return float(exact), estimate_gradient(net, params, idx, x, t, kind, method, shots, seed)
     return float(cost(net, params, x, t, kind)), estimate_cost(net, params, x, t, kind, method, shots, seed)
 

@@ -105,7 +105,7 @@ def grad_cost(
     else :func:`grad_autodiff`."""
     check_index(net, idx)
     if packed.applies(net, inputs):
-        return packed.derivative(net, params, inputs, targets, kind, idx)
+        return jnp.mean(packed.per_pair_derivative(net, params, inputs, targets, kind, idx))
     return grad_autodiff(lambda p: cost(net, p, inputs, targets, kind), params, idx)
 
 

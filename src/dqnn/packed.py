@@ -125,15 +125,3 @@ def per_pair_derivative(
         return jax.jvp(lambda a, b: term(kind, Factors(a, b), t), primals, tangents)[1]
 
     return map_pairs(d_term, inputs, targets, kind, net.num_outputs)
-
-
-def derivative(
-    net: Network,
-    params: NetworkParams,
-    inputs: ArrayLike,
-    targets: ArrayLike,
-    kind: CostKind,
-    idx: AngleIndex,
-) -> Array:
-    """``d C / d theta_idx`` of :func:`dqnn.cost.cost` (the mean of :func:`per_pair_derivative`)."""
-    return jnp.mean(per_pair_derivative(net, params, inputs, targets, kind, idx))
