@@ -79,6 +79,11 @@ class Factors:
 SLICED_MAX_QUBITS = 3
 
 
+def is_diagonal(m: np.ndarray) -> bool:
+    """Whether the (concrete) square matrix ``m`` has no non-zero entry off its diagonal."""
+    return not np.any(m - np.diag(np.diag(m)))
+
+
 def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
     """``u`` (2**g, 2**g) applied to axes ``axes`` (in ``u``'s wire order) of ``t``; same shape as ``t``.
 
@@ -119,7 +124,7 @@ def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
         return int(sum(b << (g - 1 - k) for k, b in enumerate(bits)))
 
     combos = list(itertools.product((0, 1), repeat=g))
-    if concrete is not None and not np.any(um - np.diag(np.diag(um))):
+    if concrete is not None and is_diagonal(np.asarray(um)):
         # a diagonal gate (CZ, phases): only the slices whose entry is not 1 are scaled, in place
         for c in combos:
             coef = um[wire_index(c), wire_index(c)]
@@ -219,11 +224,9 @@ class _Register:
         gate on their wires, a trace, or the end of the layer."""
         for w in wires:
             self.materialise(w)
-        if FUSE_DIAGONALS and not isinstance(u, jax.core.Tracer):
-            m = np.asarray(u)
-            if not np.any(m - np.diag(np.diag(m))):
-                self.pending.append((np.diag(m), list(wires)))
-                return
+        if FUSE_DIAGONALS and not isinstance(u, jax.core.Tracer) and is_diagonal(np.asarray(u)):
+            self.pending.append((np.diag(np.asarray(u)), list(wires)))
+            return
         if any(w in ws for _, ws in self.pending for w in wires):
             self.flush()
         axes = [self.labels.index(w) for w in wires]
