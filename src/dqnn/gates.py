@@ -106,12 +106,11 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
     states real in the simulator (:mod:`dqnn.simulate`); complex128 otherwise.
     """
     if isinstance(eigvals, np.ndarray) and isinstance(eigvecs, np.ndarray):
-        a = real_generator(eigvals, eigvecs)
-        if a is not None:  # cos(theta/2) 1 + sin(theta/2) (-iG), all real
-            return jnp.cos(theta / 2) * np.eye(a.shape[0]) + jnp.sin(theta / 2) * a
-        lam = np.real_if_close(eigvals)
-        if np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12):  # G^2 = 1: cos/sin form, no exp
-            g = (eigvecs * lam) @ eigvecs.conj().T
+        g = involutory_generator(eigvals, eigvecs)
+        if g is not None:  # G^2 = 1: cos/sin form, no exp
+            a = _imaginary_part_if_imaginary(g)
+            if a is not None:  # cos(theta/2) 1 + sin(theta/2) (-iG), all real
+                return jnp.cos(theta / 2) * np.eye(a.shape[0]) + jnp.sin(theta / 2) * a
             eye = np.eye(g.shape[0], dtype=np.complex128)
             return jnp.cos(theta / 2) * eye - 1j * jnp.sin(theta / 2) * g
     phases = jnp.exp(-0.5j * theta * eigvals)
@@ -123,16 +122,27 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
     return (eigvecs * phases[None, :]) @ eigvecs.conj().T
 
 
+def involutory_generator(eigvals: np.ndarray, eigvecs: np.ndarray) -> np.ndarray | None:
+    """``G = eigvecs diag(eigvals) eigvecs^dagger`` when its eigenvalues are +-1 (``G^2 = 1``, within 1e-12),
+    else ``None``; then ``exp(-i theta G / 2) = cos(theta/2) 1 - i sin(theta/2) G``."""
+    lam = np.real_if_close(eigvals)
+    if not (np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12)):
+        return None
+    return (eigvecs * lam) @ eigvecs.conj().T
+
+
+def _imaginary_part_if_imaginary(g: np.ndarray) -> np.ndarray | None:
+    """``-iG``, real, when ``G`` is imaginary (within 1e-12), else ``None``."""
+    return np.ascontiguousarray(g.imag) if np.allclose(g.real, 0.0, atol=1e-12) else None
+
+
 def real_generator(eigvals: np.ndarray, eigvecs: np.ndarray) -> np.ndarray | None:
     """``-iG`` as a real matrix when ``G^2 = 1`` and ``G`` is imaginary (within 1e-12), else ``None``.
 
     Then ``exp(-i theta G / 2) = cos(theta/2) 1 + sin(theta/2) (-iG)`` is real for every angle.
     """
-    lam = np.real_if_close(eigvals)
-    if not (np.isrealobj(lam) and np.allclose(np.abs(lam), 1.0, atol=1e-12)):
-        return None
-    g = (eigvecs * lam) @ eigvecs.conj().T
-    return np.ascontiguousarray(g.imag) if np.allclose(g.real, 0.0, atol=1e-12) else None
+    g = involutory_generator(eigvals, eigvecs)
+    return None if g is None else _imaginary_part_if_imaginary(g)
 
 
 def real_if_real(m: np.ndarray) -> np.ndarray:
