@@ -1,6 +1,6 @@
 """GPU vs CPU speed-up of the variance engine (run where ``jax[cuda]`` is installed: ``pip install -e .[cuda]``).
 
-The same jitted samplers (:func:`dqnn.trainability.sampler`) run under ``jax.default_device(cpu)`` and
+The same jitted samplers (:func:`dqnn.trainability.sampling.sampler`) run under ``jax.default_device(cpu)`` and
 ``jax.default_device(gpu)``; the table gives warm samples/s on each and their ratio. Without a GPU the CPU
 column is still measured and the GPU column says ``no GPU``. Never run by the tests or CI.
 
@@ -16,8 +16,8 @@ import time
 
 import jax
 
-from dqnn import trainability
-from dqnn.trainability import PointSpec
+from dqnn.trainability.sampling import PointSpec
+from dqnn.trainability import sampling as trainability
 
 POINTS = [
     PointSpec("fig3a", "global", 16, 1),
@@ -32,7 +32,7 @@ POINTS = [
 def rate(spec: PointSpec, samples: int, device: jax.Device) -> tuple[float, float]:
     """(compile s, warm samples/s) of ``spec``'s sampler on ``device``."""
     with jax.default_device(device):
-        fn, c = trainability.sampler(spec, samples)
+        fn, c = trainability.sampler(spec.gradient(), samples)
         keys = jax.random.split(jax.random.key(0), c)
         t0 = time.perf_counter()
         jax.block_until_ready(fn(keys))
@@ -66,7 +66,7 @@ def main() -> None:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for spec in POINTS:
-        engine = trainability.pick_engine(spec, "autodiff")
+        engine = trainability.pick_engine(spec.gradient(), "autodiff")
         cc, cr = rate(spec, a.samples, cpu)
         if gpu is None:
             lines.append(f"| {spec.label()} | {engine} | {cr:,.0f} | {cc:.1f} | no GPU | | |")

@@ -1,11 +1,11 @@
 """Light-cone gradient sampler: Var[d_nu C^L] for Fig. 3b at log n depth, n = 16..256, S = 1000.
 
 Every point runs in a fresh Python process (imports, planning and XLA compilation included, as a user of
-``dqnn.trainability.sample_gradients`` would pay them). Two depths per ``n``:
+``dqnn.trainability.sampling.sample_gradients`` would pay them). Two depths per ``n``:
 
 - ``log2``: ``ceil(log2 n)`` DQNN layers (the issue's "log(n) layers"; 8 at n = 256);
 - ``2 log2``: ``2 ceil(log2 n)`` DQNN layers = ``ceil(log2 n)`` brick layers of the hardware-efficient
-  ansatz, what ``dqnn variance --layers log`` and ``dqnn.study.layers_for`` use for ``fig3b``.
+  ansatz, what ``dqnn variance --layers log`` and ``dqnn.trainability.study.layers_for`` use for ``fig3b``.
 
 The gradient terms of the boundary angle have joint light cones ``2 L`` qubits wide at the input (``L`` DQNN
 layers), so the work grows as ``4**L``: a point whose widest component exceeds ``--max-qubits`` (default 20)
@@ -31,12 +31,14 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import jax, numpy as np
-from dqnn import lightcone, trainability
+from dqnn.sim import lightcone
+from dqnn.trainability import sampling as trainability
 t1 = time.perf_counter()
 n, layers, samples = (int(a) for a in sys.argv[1:4])
 spec = trainability.PointSpec("fig3b", "local", n, layers)
-c = lightcone.chunk_size(spec, samples)
-fn = lightcone.gradient_sampler(spec)
+g = spec.gradient()
+c = lightcone.chunk_size(g.net, g.angle, samples)
+fn = lightcone.gradient_sampler(g.net, g.angle, *g.factors)
 t2 = time.perf_counter()
 keys = jax.random.split(spec.key(0), samples)
 first = keys[:c]
@@ -57,8 +59,9 @@ print(json.dumps({"import": t1 - t0, "setup": t2 - t1, "compile": t3 - t2, "run"
 
 def plan_info(n: int, layers: int) -> dict[str, float]:
     """Joint cones, widest component and planned work of the point (no simulation)."""
-    from dqnn import architectures, lightcone
-    from dqnn.gradients import AngleIndex
+    from dqnn.model.angles import AngleIndex
+    from dqnn.presets import architectures
+    from dqnn.sim import lightcone
 
     net = architectures.fig3b(n, layers)
     groups = lightcone.gradient_groups(net, AngleIndex(0, 0, 0))

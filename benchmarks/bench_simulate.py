@@ -19,9 +19,10 @@ import jax
 import jax.numpy as jnp
 
 import dqnn
-from dqnn import architectures, states
-from dqnn.simulate import output_state, peak_stored_qubits
-from dqnn.trainability import PointSpec, pick_engine, sampler
+from dqnn.model import states
+from dqnn.presets import architectures
+from dqnn.sim.simulate import output_state, peak_stored_qubits
+from dqnn.trainability.sampling import PointSpec, pick_engine, sampler
 
 
 def _time(fn, *args, repeat: int = 3) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -66,11 +67,11 @@ def bench_samples(samples: int) -> None:
         for cost in ("global", "local"):
             for n in (8, 12, 16):
                 spec = PointSpec(arch, cost, n, layers_of(n))
-                fn, chunk = sampler(spec, samples)
+                fn, chunk = sampler(spec.gradient(), samples)
                 keys = jax.random.split(jax.random.key(0), chunk)
                 c, t = _time(fn, keys, repeat=2)
                 rate = keys.shape[0] / t
-                engine = pick_engine(spec, "autodiff")
+                engine = pick_engine(spec.gradient(), "autodiff")
                 print(f"{spec.label():<28}{engine:>11}{c:>10.2f}{rate:>12.0f}")
 
 

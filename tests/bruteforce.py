@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from dqnn.network import Network
+from dqnn.model.network import Network
 
 
 def embed_full(u, qubits: list[int], total: int, xp: Any = np):  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 import dqnn
-from dqnn import families
-from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.network import Network, Perceptron
+from dqnn.model import families
+from dqnn.model.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network, Perceptron
 
 
 def random_family(draw, nq: int):  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def random_family(draw, nq: int):  # type: ignore[no-untyped-def]
         return HaarUnitary(nq)
     if kind == "fixed":
         seed = draw(st.integers(0, 2**31 - 1))
-        return families.Fixed(np.asarray(dqnn.gates.haar_unitary(jax.random.key(seed), 2**nq)), nq)
+        return families.Fixed(np.asarray(dqnn.model.gates.haar_unitary(jax.random.key(seed), 2**nq)), nq)
     els = []
     for _ in range(draw(st.integers(1, 5))):
         e = draw(st.sampled_from(["rot", "cnot", "swap", "random", "h", "cz", "phase"]))

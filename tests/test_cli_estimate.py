@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dqnn.cli import app
-from dqnn.estimate import estimate_problem, shots_to_resolve
-from dqnn.problems import GradientProblem
+from dqnn.estimators.shots import estimate_problem, shots_to_resolve
+from dqnn.presets.problems import GradientProblem
 
 runner = CliRunner()
 

@@ -8,8 +8,11 @@ import jax
 import numpy as np
 from typer.testing import CliRunner
 
-from dqnn import architectures, spec, states
+from dqnn import spec
 from dqnn.cli import app
+from dqnn.model import states
+from dqnn.presets import architectures
+from dqnn.sim.simulate import output_state
 
 runner = CliRunner()
 
@@ -22,7 +25,7 @@ def test_simulate_architecture_spec(tmp_path):
     assert res.exit_code == 0, res.output
     rho = np.load(out, allow_pickle=False)
     net = architectures.fig3b(4, 2)
-    want = np.asarray(net.output(states.zero_state(4), net.init(jax.random.key(3))))
+    want = np.asarray(output_state(net, net.init(jax.random.key(3)), states.zero_state(4)))
     np.testing.assert_allclose(rho, want, atol=1e-12)
 
 

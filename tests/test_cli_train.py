@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dqnn.cli import app
 from dqnn.training.loop import TrainConfig, load_params, read_metrics, train
-from dqnn.training.objective import objective
+from dqnn.training.objectives import objective
 
 runner = CliRunner()
 

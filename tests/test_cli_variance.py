@@ -6,9 +6,9 @@ import json
 
 from typer.testing import CliRunner
 
-from dqnn import analytic
 from dqnn.cli import app
-from dqnn.sweep import parse_range
+from dqnn.presets import analytic
+from dqnn.trainability.sweep import parse_range
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""Independent components (dqnn.components) against the full simulator and the trainability engine."""
+"""Independent components (dqnn.sim.components) against the full simulator and the trainability engine."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 
 import dqnn
-from dqnn import architectures, components, states, trainability
-from dqnn.families import HaarUnitary, fig3a_perceptron
-from dqnn.gradients import AngleIndex, grad_autodiff
-from dqnn.network import Network, NetworkParams, Perceptron
-from dqnn.trainability import PointSpec
+from dqnn.gradients import grad_autodiff
+from dqnn.model import states
+from dqnn.model.angles import AngleIndex
+from dqnn.model.families import HaarUnitary, fig3a_perceptron
+from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.presets import architectures
+from dqnn.sim import components
+from dqnn.trainability.sampling import PointSpec
+from dqnn.trainability import sampling as trainability
 
 
 def _split_network() -> Network:
@@ -98,11 +102,12 @@ def test_component_starting_after_the_input_reads_zeros() -> None:
 def test_gradient_sampler_equals_full_engine() -> None:
     spec = PointSpec("fig3a", "global", 5, 2)
     keys = jax.random.split(jax.random.key(11), 16)
-    got = np.asarray(components.gradient_sampler(spec)(keys))
-    want = np.asarray(trainability.gradient_sampler(spec)(keys))
+    g = spec.gradient()
+    got = np.asarray(components.gradient_sampler(g.net, g.angle, *g.factors)(keys))
+    want = np.asarray(trainability.gradient_sampler(g)(keys))
     np.testing.assert_allclose(got, want, atol=1e-14)
     assert np.std(want) > 1e-3  # a non-trivial comparison
-    assert trainability.pick_engine(spec, "autodiff") == "components"
+    assert trainability.pick_engine(g, "autodiff") == "components"
     full = trainability.sample_gradients(spec, 40, seed=2, engine="full")
     np.testing.assert_allclose(trainability.sample_gradients(spec, 40, seed=2), full, atol=1e-14)
 
@@ -187,6 +192,8 @@ def test_bad_input_is_named() -> None:
         components.global_overlap(net, params, np.ones((2, 2)), np.ones((3, 2)))
     with pytest.raises(ValueError, match="global_cost_components: need input factors"):
         components.global_cost_components(net, params, np.ones((2, 3, 2)), np.ones((3, 3, 2)))
-    with pytest.raises(ValueError, match="global cost"):
-        components.gradient_sampler(PointSpec("fig3a", "local", 3))
+    with pytest.raises(ValueError, match="does not evaluate the local cost"):
+        trainability.sampler(PointSpec("fig3a", "local", 3).gradient(), 4, engine="components")
+    with pytest.raises(ValueError, match="single-qubit factors"):
+        components.gradient_sampler(net, AngleIndex(0, 0, 0), np.ones((3, 2)), np.ones((2, 2)))
     assert states.zero_state(1).shape == (2,)

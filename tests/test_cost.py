@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import dqnn
-from dqnn import architectures, states
-from dqnn.cost import cost, per_pair
+from dqnn.costs import cost, per_pair
+from dqnn.model import states
+from dqnn.presets import architectures
 
 
 def _reduced(rho: np.ndarray, j: int, n: int) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_costs_on_mixed_outputs_match_density_formulas():
             np.real(np.asarray(facs[i, j]).conj() @ _reduced(rhos[i], j, 2) @ np.asarray(facs[i, j])) for j in range(2)
         ]
         assert abs(loc[i] - (1 - np.mean(ov))) < 1e-12
-    obs = jnp.stack([jnp.asarray(dqnn.gates.pauli_string("ZX"))] * 2)
+    obs = jnp.stack([jnp.asarray(dqnn.model.gates.pauli_string("ZX"))] * 2)
     o = np.asarray(per_pair(net, p, xs, obs, "observable"))
     for i in range(2):
         assert abs(o[i] - np.real(np.trace(np.asarray(obs[i]) @ rhos[i]))) < 1e-12

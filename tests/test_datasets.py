@@ -6,7 +6,8 @@ import jax
 import numpy as np
 import pytest
 
-from dqnn import datasets, gates
+from dqnn import datasets
+from dqnn.model import gates
 
 
 def test_unitary_pairs_are_y_phi_and_normalised():

@@ -10,9 +10,9 @@ import pytest
 
 distributed = pytest.importorskip("dask.distributed")
 
-from dqnn.distributed import run_sweep_distributed  # noqa: E402
-from dqnn.sweep import PointStore, SweepConfig, point_key, run_sweep  # noqa: E402
-from dqnn.trainability import PointSpec  # noqa: E402
+from dqnn.trainability.distributed import run_sweep_distributed  # noqa: E402
+from dqnn.trainability.sampling import PointSpec  # noqa: E402
+from dqnn.trainability.sweep import PointStore, SweepConfig, point_key, run_sweep  # noqa: E402
 
 WORKER_ENV = {
     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",

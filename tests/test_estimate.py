@@ -1,4 +1,4 @@
-"""Finite-shot estimators (dqnn.estimate): exact ingredients, unbiasedness, 1/sqrt(shots) errors, gradients."""
+"""Finite-shot estimators (dqnn.estimators.shots): exact ingredients, unbiasedness, 1/sqrt(shots) errors, gradients."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 import dqnn
-from dqnn import estimate as E
-from dqnn.gradients import grad_autodiff, shift_angle
-from dqnn.problems import GradientProblem
-from dqnn.simulate import Factors, output_factors
+from dqnn.estimators import shots as E
+from dqnn.gradients import grad_autodiff
+from dqnn.model.angles import shift_angle
+from dqnn.presets.problems import GradientProblem
+from dqnn.sim.simulate import Factors, output_factors
 
 REPS = 400
 
@@ -139,8 +140,8 @@ def test_global_shots_and_inverse_agree_in_distribution(case):
 def test_estimate_cost_averages_pairs_and_counts_shots():
     _, net, params, _, _ = _setup("fig3a", 2, 1, "global")
     key = jax.random.key(5)
-    x = np.stack([np.asarray(dqnn.states.haar_state(k, 2)) for k in jax.random.split(key, 3)])
-    t = np.stack([np.asarray(dqnn.states.haar_state(k, 2)) for k in jax.random.split(jax.random.key(6), 3)])
+    x = np.stack([np.asarray(dqnn.model.states.haar_state(k, 2)) for k in jax.random.split(key, 3)])
+    t = np.stack([np.asarray(dqnn.model.states.haar_state(k, 2)) for k in jax.random.split(jax.random.key(6), 3)])
     exact = float(dqnn.cost(net, params, x, t, "global"))
     est = E.estimate_cost(net, params, x, t, "global", "inverse", 20_000, 0)
     assert est.shots == 60_000

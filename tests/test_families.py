@@ -6,8 +6,8 @@ import jax
 import numpy as np
 import pytest
 
-from dqnn import families, gates
-from dqnn.families import Circuit, Gate, RandomUnitary, Rot
+from dqnn.model import families, gates
+from dqnn.model.families import Circuit, Gate, RandomUnitary, Rot
 
 
 def test_circuit_matrix_is_time_ordered_product():
@@ -77,7 +77,7 @@ def test_embed_matches_kron():
 
 
 def test_fuse_keeps_the_unitary_and_concrete_gates_concrete():  # type: ignore[no-untyped-def]
-    from dqnn.families import GateOp, SwapOp, fuse, ops_matrix
+    from dqnn.model.families import GateOp, SwapOp, fuse, ops_matrix
 
     c = Circuit(3, [Rot("Y", (0,)), Rot("X", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (1, 2)), Rot("Z", (2,))])
     params = c.init(jax.random.key(0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dqnn.fits import compare_models, fit_exponential, fit_power
+from dqnn.trainability.fits import compare_models, fit_exponential, fit_power
 
 
 def test_exponential_rate_recovered_with_ci():

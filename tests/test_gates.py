@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from dqnn import gates
+from dqnn.model import gates
 
 
 def test_pauli_rotation_closed_form():

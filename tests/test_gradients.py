@@ -8,7 +8,7 @@ import pytest
 
 import dqnn
 from dqnn import gradients as G
-from dqnn.problems import GradientProblem
+from dqnn.presets.problems import GradientProblem
 
 
 @pytest.mark.parametrize("arch", ["fig3a", "fig3b", "global"])
@@ -43,7 +43,7 @@ def test_fig3a_derivative_closed_form():
 
 
 def test_angle_helpers_and_errors():
-    net = dqnn.architectures.fig3a(2, 2)
+    net = dqnn.presets.architectures.fig3a(2, 2)
     idx = G.angle_indices(net)
     assert [str(i) for i in idx] == ["L0P0A0", "L0P1A0", "L1P0A0", "L1P1A0"]
     p = net.init(jax.random.key(0))

@@ -10,11 +10,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dqnn import architectures, families, gates, lightcone, states, trainability
-from dqnn.cost import cost, per_pair
-from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.gradients import AngleIndex, angle_indices, check_shift_rule, shift_angle
-from dqnn.network import Network, Perceptron
+from dqnn.costs import cost, per_pair
+from dqnn.gradients import check_shift_rule
+from dqnn.model import families, gates, states
+from dqnn.model.angles import AngleIndex, angle_indices, shift_angle
+from dqnn.model.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
+from dqnn.sim import lightcone
+from dqnn.trainability import sampling as trainability
 
 
 def _random_factors(key: jax.Array, m: int) -> jax.Array:
@@ -307,12 +311,13 @@ def test_init_stacked_matches_net_init():
 
 
 def test_chunk_size_splits_evenly():
-    spec = trainability.PointSpec("fig3b", "local", 16, 4)
-    assert lightcone.chunk_size(spec, 1000) == 250
-    assert lightcone.chunk_size(spec, 7) == 7
-    assert lightcone.chunk_size(spec, 1000, memory_budget=2**20) == 16
+    g = trainability.PointSpec("fig3b", "local", 16, 4).gradient()
+    assert lightcone.chunk_size(g.net, g.angle, 1000) == 250
+    assert lightcone.chunk_size(g.net, g.angle, 7) == 7
+    assert lightcone.chunk_size(g.net, g.angle, 1000, memory_budget=2**20) == 16
+    big = trainability.PointSpec("fig3b", "local", 256, 16).gradient()
     with pytest.raises(ValueError, match="memory budget"):
-        lightcone.chunk_size(trainability.PointSpec("fig3b", "local", 256, 16), 10)
+        lightcone.chunk_size(big.net, big.angle, 10)
 
 
 def test_hand_made_cone_structure():
@@ -355,13 +360,14 @@ def test_fig3b_cone_is_narrow():
 def test_sampler_equals_trainability(arch, n, layers):
     spec = trainability.PointSpec(arch, "local", n, layers)
     ref = trainability.sample_gradients(spec, 6, seed=3, engine="full")
-    got = lightcone.sample_gradients(spec, 6, seed=3, memory_budget=2**19)
+    assert trainability.pick_engine(spec.gradient()) == "lightcone"
+    got = trainability.sample_gradients(spec, 6, seed=3, memory_budget=2**19, engine="lightcone")
     np.testing.assert_allclose(got, ref, atol=1e-10, rtol=0)
 
 
 def test_rejects_global_cost():
-    with pytest.raises(ValueError, match="local"):
-        lightcone.gradient_sampler(trainability.PointSpec("fig3b", "global", 4, 2))
+    with pytest.raises(ValueError, match="does not evaluate the global cost"):
+        trainability.sampler(trainability.PointSpec("fig3b", "global", 4, 2).gradient(), 4, engine="lightcone")
 
 
 def test_init_perceptrons_matches_net_init():

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import dqnn
-from dqnn import gates, states
-from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.gradients import AngleIndex, grad_autodiff, set_angle
-from dqnn.moments import (
+from dqnn.gradients import grad_autodiff
+from dqnn.model import gates, states
+from dqnn.model.angles import AngleIndex, set_angle
+from dqnn.model.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network, Perceptron
+from dqnn.moments.exact import (
     ProductStates,
     exact_gradient_moments,
     exact_moments,
@@ -21,8 +23,7 @@ from dqnn.moments import (
     rotation_moment_quadrature,
     weingarten_matrix,
 )
-from dqnn.network import Network, Perceptron
-from dqnn.problems import GradientProblem
+from dqnn.presets.problems import GradientProblem
 
 
 def sampled(net, idxs, x, t, kind, samples, seed=0, theta=None):  # type: ignore[no-untyped-def]

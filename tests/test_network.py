@@ -6,8 +6,10 @@ import jax
 import numpy as np
 import pytest
 
-from dqnn import architectures, families, gates, states
-from dqnn.network import Network, Perceptron, num_angles
+from dqnn.model import families, gates, states
+from dqnn.model.network import Network, Perceptron, num_angles
+from dqnn.presets import architectures
+from dqnn.sim.simulate import output_state
 
 
 def test_non_unitary_matrix_is_named():
@@ -61,24 +63,24 @@ def test_layer_count_and_widths():
 def test_parameterised_network_needs_params():
     net = architectures.fig3a(2)
     with pytest.raises(ValueError, match="parameterised"):
-        net.output(states.zero_state(2))
+        output_state(net, None, states.zero_state(2))
 
 
 def test_bad_input_states_are_named():
     net = architectures.fig3a(2)
     params = net.init(jax.random.key(0))
     with pytest.raises(ValueError, match="length 4, got 8"):
-        net.output(np.ones(8) / np.sqrt(8), params)
+        output_state(net, params, np.ones(8) / np.sqrt(8))
     with pytest.raises(ValueError, match="not normalised"):
-        net.output(np.array([1.0, 1.0, 0, 0]), params)
+        output_state(net, params, np.array([1.0, 1.0, 0, 0]))
     with pytest.raises(ValueError, match="not Hermitian"):
-        net.output(np.array([[0.5, 0.1, 0, 0], [0.3, 0.5, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]), params)
+        output_state(net, params, np.array([[0.5, 0.1, 0, 0], [0.3, 0.5, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]))
     with pytest.raises(ValueError, match="trace one"):
-        net.output(np.eye(4) / 2, params)
+        output_state(net, params, np.eye(4) / 2)
     with pytest.raises(ValueError, match="not positive"):
-        net.output(np.diag([1.5, -0.5, 0, 0]), params)
+        output_state(net, params, np.diag([1.5, -0.5, 0, 0]))
     with pytest.raises(ValueError, match="4x4"):
-        net.output(np.eye(2) / 2, params)
+        output_state(net, params, np.eye(2) / 2)
 
 
 def test_init_is_deterministic_and_counts_angles():

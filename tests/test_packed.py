@@ -9,21 +9,16 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from dqnn import architectures, gates, packed, states
-from dqnn.cost import cost, per_pair
-from dqnn.families import Circuit, Gate, HaarUnitary, Rot
-from dqnn.gradients import (
-    AngleIndex,
-    angle_indices,
-    get_angle,
-    grad_autodiff,
-    grad_cost,
-    grad_param_shift,
-    set_angle,
-)
-from dqnn.network import Network, Perceptron
-from dqnn.problems import zero_pair
-from dqnn.simulate import output_factors
+from dqnn.costs import cost, per_pair
+from dqnn.gradients import grad_autodiff, grad_cost, grad_param_shift
+from dqnn.model import gates, states
+from dqnn.model.angles import AngleIndex, angle_indices, get_angle, set_angle
+from dqnn.model.families import Circuit, Gate, HaarUnitary, Rot
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
+from dqnn.presets.problems import zero_pair
+from dqnn.sim import packed
+from dqnn.sim.simulate import output_factors
 from strategies import random_networks, real_family, repeated_networks
 
 

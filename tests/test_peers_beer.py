@@ -11,11 +11,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dqnn import architectures, datasets, states
-from dqnn.families import HaarUnitary
-from dqnn.network import Network, Perceptron
+from dqnn import datasets
+from dqnn.model import states
+from dqnn.model.families import HaarUnitary
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
 from dqnn.training import pmm
-from dqnn.training.objective import observable_factors
+from dqnn.training.objectives import observable_factors
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "peers" / "beer_numpy.py"
 

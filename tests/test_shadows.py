@@ -1,4 +1,4 @@
-"""Classical shadows (dqnn.shadows): the Clifford sampler, Pauli and Clifford snapshots, median of means."""
+"""Classical shadows (dqnn.estimators.shadows): the Clifford sampler, Pauli and Clifford snapshots, median of means."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import Clifford, random_clifford
 
 import dqnn
-from dqnn import estimate as E
-from dqnn import gates
-from dqnn import shadows as S
-from dqnn.problems import GradientProblem
-from dqnn.simulate import Factors, output_factors
+from dqnn.estimators import shadows as S
+from dqnn.estimators import shots as E
+from dqnn.model import gates
+from dqnn.presets.problems import GradientProblem
+from dqnn.sim.simulate import Factors, output_factors
 
 
 def _state(arch: str, n: int, layers: int, seed: int = 1) -> Factors:
@@ -40,7 +40,7 @@ def pure3() -> Factors:
 @pytest.fixture(scope="module")
 def target2() -> np.ndarray:
     """A Haar-random 2-qubit target with a sizeable overlap-independent generic structure."""
-    return np.asarray(dqnn.states.haar_state(jax.random.key(11), 2))
+    return np.asarray(dqnn.model.states.haar_state(jax.random.key(11), 2))
 
 
 def _exact_fidelity(f: Factors, phi: np.ndarray) -> float:
@@ -190,7 +190,7 @@ def test_pauli_shadow_local_cost_unbiased_and_calibrated(pure3):
 
 def test_pauli_shadow_error_shrinks_as_inverse_sqrt_snapshots(pure3):
     rng = np.random.default_rng(0)
-    factors = np.stack([np.asarray(dqnn.states.haar_state(k, 1)) for k in jax.random.split(jax.random.key(2), 3)])
+    factors = np.stack([np.asarray(dqnn.model.states.haar_state(k, 1)) for k in jax.random.split(jax.random.key(2), 3)])
     exact = float(dqnn.local_term(pure3, factors))
     sizes = np.array([50, 200, 800, 3200])
     rmse = [

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 import dqnn
 from bruteforce import output_bruteforce
-from dqnn import architectures, families, states
-from dqnn.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.network import Network, Perceptron
-from dqnn.simulate import output_factors, output_state, peak_stored_qubits, real_arithmetic
+from dqnn.model import families, states
+from dqnn.model.families import Circuit, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
+from dqnn.sim.simulate import output_factors, output_state, peak_stored_qubits, real_arithmetic
 from strategies import random_networks, real_family, repeated_networks
 
 
@@ -36,23 +37,23 @@ def test_simulator_matches_bruteforce_eq1(net, seed, mixed):  # type: ignore[no-
 
 def test_order_of_perceptrons_matters_and_is_respected():
     k = jax.random.split(jax.random.key(3), 2)
-    u = [np.asarray(dqnn.gates.haar_unitary(kk, 8)) for kk in k]
+    u = [np.asarray(dqnn.model.gates.haar_unitary(kk, 8)) for kk in k]
     a = Network([2, 1], [[Perceptron([0, 1], [0], u[0]), Perceptron([0, 1], [0], u[1])]])
     b = Network([2, 1], [[Perceptron([0, 1], [0], u[1]), Perceptron([0, 1], [0], u[0])]])
     psi = states.zero_state(2)
-    ra, rb = np.asarray(a.output(psi)), np.asarray(b.output(psi))
+    ra, rb = np.asarray(output_state(a, None, psi)), np.asarray(output_state(b, None, psi))
     assert np.max(np.abs(ra - rb)) > 1e-3
     np.testing.assert_allclose(ra, output_bruteforce(a, a.default_params(), np.asarray(psi)), atol=1e-12)
 
 
 def test_from_unitaries_example_232():
     keys = jax.random.split(jax.random.key(0), 5)
-    u1 = [np.asarray(dqnn.gates.haar_unitary(k, 8)) for k in keys[:3]]
-    u2 = [np.asarray(dqnn.gates.haar_unitary(k, 16)) for k in keys[3:]]
+    u1 = [np.asarray(dqnn.model.gates.haar_unitary(k, 8)) for k in keys[:3]]
+    u2 = [np.asarray(dqnn.model.gates.haar_unitary(k, 16)) for k in keys[3:]]
     net = Network.from_unitaries([2, 3, 2], [u1, u2])
     psi = states.haar_state(jax.random.key(9), 2)
-    rho_vec = np.asarray(net.output(psi))
-    rho_mat = np.asarray(net.output(np.outer(psi, np.conj(psi))))
+    rho_vec = np.asarray(output_state(net, None, psi))
+    rho_mat = np.asarray(output_state(net, None, np.outer(psi, np.conj(psi))))
     np.testing.assert_allclose(rho_vec, rho_mat, atol=1e-12)
     np.testing.assert_allclose(rho_vec, output_bruteforce(net, net.default_params(), np.asarray(psi)), atol=1e-12)
 
@@ -63,13 +64,13 @@ def test_fig3a_gives_closed_form_product_state(layers):
     net = architectures.fig3a(n, layers)
     params = net.init(jax.random.key(7))
     psi = states.random_product_state(jax.random.key(8), n)[0]
-    rho = np.asarray(net.output(psi, params))
+    rho = np.asarray(output_state(net, params, psi))
     # each qubit j: R_y(sum of its angles) applied to input qubit j's state
     facs = states.random_product_state(jax.random.key(8), n)[1]
     out = []
     for j in range(n):
         t = sum(float(params[l][j]["theta"][0]) for l in range(layers))
-        out.append(np.asarray(dqnn.gates.pauli_rotation("Y", t)) @ np.asarray(facs[j]))
+        out.append(np.asarray(dqnn.model.gates.pauli_rotation("Y", t)) @ np.asarray(facs[j]))
     want = np.asarray(states.product_state(out))
     np.testing.assert_allclose(rho, np.outer(want, want.conj()), atol=1e-12)
 
@@ -79,7 +80,7 @@ def test_fig3b_equals_brick_circuit():
         net = architectures.fig3b(n, layers)
         params = net.init(jax.random.key(n + layers))
         psi = states.haar_state(jax.random.key(1), n)
-        rho = np.asarray(net.output(psi, params))
+        rho = np.asarray(output_state(net, params, psi))
         e = np.asarray(architectures.fig3b_equivalent_state(net, params, psi))
         np.testing.assert_allclose(rho, np.outer(e, e.conj()), atol=1e-12)
 
@@ -99,7 +100,7 @@ def test_six_layers_of_six_qubits_memory_is_two_adjacent_layers():
     peak = peak_stored_qubits(net)
     assert peak <= 18  # 2**18 complex128 = 4 MiB per factor
     params = net.init(jax.random.key(0))
-    rho = np.asarray(net.output(states.zero_state(6), params))
+    rho = np.asarray(output_state(net, params, states.zero_state(6)))
     assert rho.shape == (64, 64)
     assert abs(np.trace(rho) - 1) < 1e-10
     assert np.linalg.eigvalsh(rho).min() > -1e-10
@@ -130,7 +131,7 @@ def test_simulator_is_jittable_vmappable_and_differentiable():
 @settings(max_examples=8, deadline=None)
 @given(net=repeated_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
 def test_scanned_repeated_layers_match_unrolled_and_bruteforce(net, seed, mixed):  # type: ignore[no-untyped-def]
-    from dqnn import simulate
+    from dqnn.sim import simulate
 
     plan = simulate._plan(net)
     assert any(k >= simulate.SCAN_MIN_REPEATS for _, _, k in plan)  # the scan path is planned
@@ -151,7 +152,7 @@ def test_scanned_repeated_layers_match_unrolled_and_bruteforce(net, seed, mixed)
 
 
 def test_plan_finds_periodic_blocks_and_scan_runs():  # type: ignore[no-untyped-def]
-    from dqnn import simulate
+    from dqnn.sim import simulate
 
     net = architectures.fig3b(6, 9)  # bricks alternate: period 2
     assert simulate._plan(net) == [(0, 2, 4), (8, 1, 1)]
@@ -176,7 +177,7 @@ def test_plan_finds_periodic_blocks_and_scan_runs():  # type: ignore[no-untyped-
 def test_runs_of_fixed_diagonal_gates_are_applied_as_one_product(monkeypatch):  # type: ignore[no-untyped-def]
     """CZs of separate perceptrons (moved by SWAPs) cost one elementwise product, not a pass each; a pending
     diagonal is applied before a later gate on its qubit and before its qubit is traced out."""
-    from dqnn import simulate
+    from dqnn.sim import simulate
 
     n = 6
     mix = Circuit(2, [Rot("Y", (0,)), Rot("X", (1,)), Gate("CNOT", (0, 1))])
@@ -224,12 +225,12 @@ def test_runs_of_fixed_diagonal_gates_are_applied_as_one_product(monkeypatch):  
 @pytest.mark.parametrize("g", [1, 2, 3, 4])
 @pytest.mark.parametrize("concrete", [False, True, "real", "diagonal"])
 def test_apply_gate_equals_tensordot(g, concrete):  # type: ignore[no-untyped-def]
-    from dqnn.simulate import apply_gate
+    from dqnn.sim.simulate import apply_gate
 
     rng = np.random.default_rng(g)
     q = 5
     t = jnp.asarray(rng.normal(size=(2,) * q + (3,)) + 1j * rng.normal(size=(2,) * q + (3,)))
-    u = np.asarray(dqnn.gates.haar_unitary(jax.random.key(g), 2**g))
+    u = np.asarray(dqnn.model.gates.haar_unitary(jax.random.key(g), 2**g))
     if concrete is True:  # structured: a permutation with phases and exact zeros
         u = np.diag(np.exp(1j * rng.uniform(0, 6, 2**g)))[rng.permutation(2**g)]
     elif concrete == "real":  # a real orthogonal gate on the complex state (real and imaginary parts apart)
@@ -245,7 +246,7 @@ def test_apply_gate_equals_tensordot(g, concrete):  # type: ignore[no-untyped-de
 
 
 def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-untyped-def]
-    from dqnn import simulate
+    from dqnn.sim import simulate
 
     net = architectures.global_haar([2] * 7)
     params = net.init(jax.random.key(5))
@@ -296,9 +297,9 @@ def test_realness_of_families_and_networks():
     assert not Circuit(1, [Gate("Y", (0,))]).real  # the gate Y is imaginary
     assert not Circuit(1, [RandomUnitary((0,))]).real
     assert not HaarUnitary(1).real
-    assert families.Fixed(dqnn.gates.HADAMARD).real
+    assert families.Fixed(dqnn.model.gates.HADAMARD).real
     assert architectures.fig3a(3).real
-    deep = architectures.fig3a(2, 4)  # four repeated layers: scanned, so kept complex (dqnn.simulate doc)
+    deep = architectures.fig3a(2, 4)  # four repeated layers: scanned, so kept complex (dqnn.sim.simulate doc)
     assert deep.real and not real_arithmetic(deep) and real_arithmetic(architectures.fig3a(2, 2))
     xd = np.array([0.6, 0.8, 0.0, 0.0])
     pd = deep.init(jax.random.key(1))

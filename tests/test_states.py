@@ -1,4 +1,4 @@
-"""Product-state helpers of dqnn.states: vectors from factors, factor selection and checks, pair averages."""
+"""Product-state helpers of dqnn.model.states: vectors from factors, factor selection and checks, pair averages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dqnn import states
+from dqnn.model import states
 
 
 def _factors(seed: int, n: int) -> np.ndarray:
@@ -35,27 +35,27 @@ def test_factors_on_picks_rows_and_reads_zero_qubit_as_ket_zero() -> None:
 
 
 def test_product_factors_checks_single_and_stacked_pairs() -> None:
-    x, t = states.product_factors(np.ones((3, 2)), np.ones((2, 2)), 3, 2, "here", stacked=False)
+    x, t = states.checked_factor_pair(np.ones((3, 2)), np.ones((2, 2)), 3, 2, "here", stacked=False)
     assert x.dtype == jnp.float64 and x.shape == (3, 2) and t.shape == (2, 2)  # real inputs stay real
     assert t.dtype == jnp.complex128
-    x, _ = states.product_factors(np.ones((3, 2)) * (1 + 0j), np.ones((2, 2)), 3, 2, "here", stacked=False)
+    x, _ = states.checked_factor_pair(np.ones((3, 2)) * (1 + 0j), np.ones((2, 2)), 3, 2, "here", stacked=False)
     assert x.dtype == jnp.float64  # a concrete complex array with no imaginary part is real
-    x, _ = states.product_factors(np.ones((3, 2)) * 1j, np.ones((2, 2)), 3, 2, "here", stacked=False)
+    x, _ = states.checked_factor_pair(np.ones((3, 2)) * 1j, np.ones((2, 2)), 3, 2, "here", stacked=False)
     assert x.dtype == jnp.complex128
     assert (
         jax.eval_shape(
-            lambda v: states.product_factors(v, np.ones((2, 2)), 3, 2, "h", False)[0], jnp.ones((3, 2), complex)
+            lambda v: states.checked_factor_pair(v, np.ones((2, 2)), 3, 2, "h", False)[0], jnp.ones((3, 2), complex)
         ).dtype
         == jnp.complex128
     )
-    x, t = states.product_factors(np.ones((5, 3, 2)), np.ones((5, 2, 2)), 3, 2, "here", stacked=True)
+    x, t = states.checked_factor_pair(np.ones((5, 3, 2)), np.ones((5, 2, 2)), 3, 2, "here", stacked=True)
     assert x.shape == (5, 3, 2) and t.shape == (5, 2, 2)
     with pytest.raises(ValueError, match=r"here: need input factors \(3, 2\)"):
-        states.product_factors(np.ones((5, 3, 2)), np.ones((5, 2, 2)), 3, 2, "here", stacked=False)
+        states.checked_factor_pair(np.ones((5, 3, 2)), np.ones((5, 2, 2)), 3, 2, "here", stacked=False)
     with pytest.raises(ValueError, match=r"here: need input factors \(5, 3, 2\) and target factors \(5, 2, 2\)"):
-        states.product_factors(np.ones((5, 3, 2)), np.ones((4, 2, 2)), 3, 2, "here", stacked=True)
+        states.checked_factor_pair(np.ones((5, 3, 2)), np.ones((4, 2, 2)), 3, 2, "here", stacked=True)
     with pytest.raises(ValueError, match="target factors"):
-        states.product_factors(np.ones((3, 2)), np.ones((3, 2)), 3, 2, "here", stacked=True)
+        states.checked_factor_pair(np.ones((3, 2)), np.ones((3, 2)), 3, 2, "here", stacked=True)
 
 
 def test_pair_mean_of_one_pair_and_of_a_stack() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dqnn.statistics import summarise
+from dqnn.trainability.statistics import summarise
 
 
 def test_gaussian_variance_stderr_and_kurtosis():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dqnn import analytic
-from dqnn.trainability import PointSpec, chunk_size, sample_gradients, variance_point
+from dqnn.presets import analytic
+from dqnn.trainability.sampling import PointSpec, chunk_size, sample_gradients, variance_point
 
 
 @pytest.mark.parametrize("cost", ["global", "local"])
@@ -40,7 +40,7 @@ def test_samples_are_seeded_and_independent_of_chunking():
     c = sample_gradients(spec, 50, seed=6)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
-    assert chunk_size(spec, 50, memory_budget=1) == 1
+    assert chunk_size(spec.gradient(), 50, memory_budget=1) == 1
 
 
 def test_parameter_shift_sampler_equals_autodiff_sampler():

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from dqnn import datasets, gradients
-from dqnn.families import Circuit, Rot
-from dqnn.network import Network, Perceptron
+from dqnn.model.families import Circuit, Rot
+from dqnn.model.network import Network, Perceptron
 from dqnn.training import gradient as gr
 from dqnn.training.loop import TrainConfig, train
-from dqnn.training.objective import objective
+from dqnn.training.objectives import objective
 
 
 @pytest.fixture(scope="module")

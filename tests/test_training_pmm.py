@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from bruteforce import fidelity_cost_bruteforce
-from dqnn import architectures, datasets, gates, states
-from dqnn.families import HaarUnitary
-from dqnn.network import Network, Perceptron
+from dqnn import datasets
+from dqnn.model import gates, states
+from dqnn.model.families import HaarUnitary
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
 from dqnn.training import pmm
 from dqnn.training.loop import TrainConfig, train
-from dqnn.training.objective import fidelity_observables, objective, observable_factors
+from dqnn.training.objectives import fidelity_observables, objective, observable_factors
 
 
 def _setup(widths, kind="global", n_pairs=4, seed=0):

@@ -52,8 +52,8 @@ def num_angles(workload: str, n: int, layers: int) -> int:
 # ---------------------------------------------------------------------------------------------- dqnn
 def dqnn_hea(n: int, layers: int):  # type: ignore[no-untyped-def]
     """Workload B as a DQNN: per ansatz layer, one DQNN layer of RY-RY-CZ pairs, one of CZ on odd bonds."""
-    from dqnn.families import Circuit, Gate, Rot
-    from dqnn.network import Network, Perceptron
+    from dqnn.model.families import Circuit, Gate, Rot
+    from dqnn.model.network import Network, Perceptron
 
     pair = Circuit(4, [Rot("Y", (0,)), Rot("Y", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (0, 2)), Gate("SWAP", (1, 3))])
     lone = Circuit(2, [Rot("Y", (0,)), Gate("SWAP", (0, 1))])
@@ -95,7 +95,7 @@ def dqnn_params(net, workload: str, theta):  # type: ignore[no-untyped-def]
 def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, engine: str = "auto"):  # type: ignore[no-untyped-def]
     """dqnn: gradients at the given angles (like every peer), ``jit(vmap(jvp))`` of the DQNN's cost.
 
-    A is the Fig. 3a DQNN, B :func:`dqnn_hea`. ``auto`` uses what :func:`dqnn.trainability.pick_engine`
+    A is the Fig. 3a DQNN, B :func:`dqnn_hea`. ``auto`` uses what :func:`dqnn.trainability.sampling.pick_engine`
     uses for Fig. 3a (independent components for the global cost, light cones for the local cost) and the
     plain simulator for B (one connected network whose light cones cover most of it at these depths);
     ``full`` forces the plain simulator everywhere.
@@ -103,9 +103,11 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
     import jax
     import jax.numpy as jnp
 
-    from dqnn import architectures, components, lightcone
-    from dqnn.gradients import AngleIndex, grad_autodiff, grad_cost
-    from dqnn.problems import zero_pair
+    from dqnn.gradients import grad_autodiff, grad_cost
+    from dqnn.model.angles import AngleIndex
+    from dqnn.presets import architectures
+    from dqnn.presets.problems import zero_pair
+    from dqnn.sim import components, lightcone
 
     net = architectures.fig3a(n, 1) if workload == "A" else dqnn_hea(n, layers)
     x, t = zero_pair(n, cost)  # type: ignore[arg-type]
@@ -123,7 +125,7 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
         at = lightcone.local_gradient_at(net, idx, zeros, zeros)
         fn = jax.jit(jax.vmap(lambda th: at(dqnn_params(net, workload, th))))
         return (lambda th: np.asarray(fn(th))), min(samples, CONE_CHUNK)
-    if cost_fn is None:  # grad_cost: the packed pass (dqnn.packed) for real networks, as the variance engine uses
+    if cost_fn is None:  # grad_cost: the packed pass (dqnn.sim.packed) for real networks, as the variance engine uses
         fn = jax.jit(jax.vmap(lambda th: grad_cost(net, dqnn_params(net, workload, th), x, t, cost, idx)))
     else:
         fn = jax.jit(jax.vmap(lambda th: grad_autodiff(cost_fn, dqnn_params(net, workload, th), idx)))
@@ -292,7 +294,7 @@ ENGINES = {
 }
 #: Modules each engine imports, loaded before the clock of ``compile_s`` starts (reported as ``import_s``).
 IMPORTS = {
-    "dqnn": ["jax", "dqnn", "dqnn.lightcone", "dqnn.components"],
+    "dqnn": ["jax", "dqnn", "dqnn.sim.lightcone", "dqnn.sim.components"],
     "dqnn-full": ["jax", "dqnn"],
     "tc": ["jax", "tensorcircuit"],
     "pl-jax": ["jax", "pennylane"],

@@ -6,7 +6,7 @@ pinned to one core (``taskset -c 0``; on a shared machine multithreaded BLAS and
 default threads (``--append``). Takes about two minutes (one NumPy step of [5,5,5] alone takes one minute or more).
 
 Task: learning a random unitary (``dqnn.datasets.unitary_data``), ``N = --pairs`` training pairs, global Haar
-perceptrons (``dqnn.architectures.global_haar``), ``eps = 0.1``, ``eta = 1``, global fidelity. Both engines start
+perceptrons (``dqnn.presets.architectures.global_haar``), ``eps = 0.1``, ``eta = 1``, global fidelity. Both engines start
 from the same unitaries and pairs, in the same process.
 
 - ``dqnn``: ``jax.jit`` of ``dqnn.training.pmm.pmm_update``, compiled ahead of time; ``compile s`` is lowering +
@@ -42,9 +42,10 @@ sys.path.insert(0, str(HERE))
 import beer_numpy  # noqa: E402
 from run_peers import machine  # noqa: E402
 
-from dqnn import architectures, datasets  # noqa: E402
+from dqnn import datasets  # noqa: E402
+from dqnn.presets import architectures  # noqa: E402
 from dqnn.training import pmm  # noqa: E402
-from dqnn.training.objective import observable_factors  # noqa: E402
+from dqnn.training.objectives import observable_factors  # noqa: E402
 
 DEFAULT_WIDTHS = ["2,3,2", "3,3,3", "4,4,4", "5,5,5"]
 

@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from dqnn import gates, states
 from dqnn._jax import Array
+from dqnn.model import gates, states
 
 #: Below this Hilbert-space dimension :func:`ising_ground_state` diagonalises densely (ARPACK needs k < d - 1).
 DENSE_BELOW = 32

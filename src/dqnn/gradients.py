@@ -1,14 +1,13 @@
 """Gradients of a cost with respect to circuit angles: automatic differentiation and parameter shift.
 
 An angle is named by :class:`AngleIndex` ``(layer, perceptron, angle)``: angle ``angle`` (in the order of
-the :class:`~dqnn.families.Rot` elements) of perceptron ``perceptron`` of layer ``layer``. A *cost
+the :class:`~dqnn.model.families.Rot` elements) of perceptron ``perceptron`` of layer ``layer``. A *cost
 function* here is any ``f(params) -> scalar`` (e.g. ``lambda p: dqnn.cost(net, p, x, t, "global")``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -16,70 +15,14 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dqnn import packed
 from dqnn._jax import Array
-from dqnn.cost import CostKind, cost
-from dqnn.families import Circuit
-from dqnn.network import Network, NetworkParams
+from dqnn.costs import CostKind, cost
+from dqnn.model.angles import AngleIndex, check_index, get_angle, set_angle, shift_angle
+from dqnn.model.families import Circuit
+from dqnn.model.network import Network, NetworkParams
+from dqnn.sim import packed
 
 CostFn = Callable[[NetworkParams], Array]
-
-
-@dataclass(frozen=True)
-class AngleIndex:
-    """Angle ``angle`` of perceptron ``perceptron`` in layer ``layer`` (all 0-based)."""
-
-    layer: int
-    perceptron: int
-    angle: int = 0
-
-    def __str__(self) -> str:
-        return f"L{self.layer}P{self.perceptron}A{self.angle}"
-
-
-def angle_indices(net: Network) -> list[AngleIndex]:
-    """Every circuit angle of the network, in layer, perceptron, angle order."""
-    return [
-        AngleIndex(l, j, k)
-        for l, layer in enumerate(net.layers)
-        for j, p in enumerate(layer)
-        for k in range(p.unitary.num_angles)
-    ]
-
-
-def check_index(net: Network, idx: AngleIndex) -> None:
-    """ValueError naming ``idx`` when it does not name an angle of ``net``."""
-    if not 0 <= idx.layer < net.depth:
-        raise ValueError(f"angle {idx}: layer {idx.layer} out of range (network has {net.depth} layers)")
-    layer = net.layers[idx.layer]
-    if not 0 <= idx.perceptron < len(layer):
-        raise ValueError(f"angle {idx}: perceptron {idx.perceptron} out of range (layer has {len(layer)})")
-    n = layer[idx.perceptron].unitary.num_angles
-    if not 0 <= idx.angle < n:
-        raise ValueError(f"angle {idx}: angle {idx.angle} out of range (perceptron has {n} angle(s))")
-
-
-def _replace(params: NetworkParams, idx: AngleIndex, fn: Callable[[Array], Array]) -> NetworkParams:
-    layer = list(params[idx.layer])
-    p = dict(layer[idx.perceptron])
-    p["theta"] = p["theta"].at[..., idx.angle].set(fn(p["theta"][..., idx.angle]))
-    layer[idx.perceptron] = p
-    return tuple(tuple(layer) if l == idx.layer else params[l] for l in range(len(params)))
-
-
-def get_angle(params: NetworkParams, idx: AngleIndex) -> Array:
-    """The value of one angle (batched leading axes are kept)."""
-    return params[idx.layer][idx.perceptron]["theta"][..., idx.angle]
-
-
-def set_angle(params: NetworkParams, idx: AngleIndex, value: Array) -> NetworkParams:
-    """A copy of ``params`` with one angle set to ``value``."""
-    return _replace(params, idx, lambda _: value)
-
-
-def shift_angle(params: NetworkParams, idx: AngleIndex, delta: float | Array) -> NetworkParams:
-    """A copy of ``params`` with ``delta`` added to one angle."""
-    return _replace(params, idx, lambda t: t + delta)
 
 
 def grad_autodiff(cost_fn: CostFn, params: NetworkParams, idx: AngleIndex) -> Array:
@@ -100,8 +43,8 @@ def grad_cost(
     kind: CostKind,
     idx: AngleIndex,
 ) -> Array:
-    """``d C / d theta_idx`` of :func:`dqnn.cost.cost` (exact): the packed pass (:mod:`dqnn.packed`) where
-    it is the faster one (:func:`dqnn.packed.applies`: real networks the simulator runs in complex128),
+    """``d C / d theta_idx`` of :func:`dqnn.costs.cost` (exact): the packed pass (:mod:`dqnn.sim.packed`) where
+    it is the faster one (:func:`dqnn.sim.packed.applies`: real networks the simulator runs in complex128),
     else :func:`grad_autodiff`."""
     check_index(net, idx)
     if packed.applies(net, inputs):

@@ -22,9 +22,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from dqnn import architectures, families, states
 from dqnn._jax import Array
-from dqnn.network import Network, Perceptron
+from dqnn.model import families, states
+from dqnn.model.network import Network, Perceptron
+from dqnn.presets import architectures
 
 
 def load(path: str | Path) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from dqnn.cli._app import app
-from dqnn.estimate import METHODS, WORST_SHOT_VARIANCE, estimate_problem, shots_to_resolve
-from dqnn.problems import ARCHES, GradientProblem
+from dqnn.estimators.shots import METHODS, WORST_SHOT_VARIANCE, estimate_problem, shots_to_resolve
+from dqnn.presets.problems import ARCHES, GradientProblem
 
 console = Console(stderr=True)
 
@@ -76,7 +76,7 @@ def shots_cmd(
     ] = WORST_SHOT_VARIANCE,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Shots per shifted circuit needed to resolve a gradient of a given variance (see dqnn.estimate)."""
+    """Shots per shifted circuit needed to resolve a gradient of a given variance (see dqnn.estimators.shots)."""
     try:
         m = shots_to_resolve(variance, confidence, shot_variance)
     except ValueError as err:

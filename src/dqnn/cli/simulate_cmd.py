@@ -12,10 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dqnn import architectures, gates, spec, states
+from dqnn import spec
 from dqnn.cli._app import app
-from dqnn.network import Network
-from dqnn.simulate import output_state, peak_stored_qubits
+from dqnn.model import gates, states
+from dqnn.model.network import Network
+from dqnn.presets import architectures
+from dqnn.sim.simulate import output_state, peak_stored_qubits
 
 console = Console(stderr=True)
 
@@ -56,7 +58,7 @@ def demo_simulation(seed: int) -> dict[str, float]:
     u2 = [np.asarray(gates.haar_unitary(k, 16)) for k in jax.random.split(k2, 2)]
     net = Network.from_unitaries([2, 3, 2], [u1, u2])
     psi = states.haar_state(k3, 2)
-    rho = net.output(psi)
+    rho = output_state(net, None, psi)
     return {
         "trace": float(np.real(np.trace(rho))),
         "purity": float(np.real(np.trace(rho @ rho))),

@@ -1,4 +1,4 @@
-"""``dqnn variance`` and ``dqnn reproduce`` (thin layers over :mod:`dqnn.study` and :mod:`dqnn.report`)."""
+"""``dqnn variance`` and ``dqnn reproduce``: thin layers over the trainability study and the reproduction."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dqnn.cli._app import app
-from dqnn.study import StudyConfig, run_study
-from dqnn.sweep import parse_range
-from dqnn.trainability import ARCHS
+from dqnn.trainability.sampling import ARCHS
+from dqnn.trainability.study import StudyConfig, run_study
+from dqnn.trainability.sweep import parse_range
 
 err = Console(stderr=True)
 
@@ -55,7 +55,7 @@ def variance(
     samples: Annotated[int, typer.Option(help="Random initialisations per point (0 with --exact: exact only).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     method: Annotated[str, typer.Option(help="Gradient: autodiff or shift (parameter-shift rule).")] = "autodiff",
-    exact: Annotated[bool, typer.Option("--exact", help="Also compute exact variances (dqnn.moments).")] = False,
+    exact: Annotated[bool, typer.Option("--exact", help="Also compute exact variances (dqnn.moments.exact).")] = False,
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")] = Path("results/variance"),
     dask: Annotated[bool, typer.Option("--dask", help="Run points as Dask tasks on a local cluster.")] = False,
     scheduler: Annotated[
@@ -126,7 +126,7 @@ def reproduce(
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes: minutes on 2 cores.")] = False,
 ) -> None:
     """Run every trainability claim of the paper and write DIR/report.md with plots."""
-    from dqnn.report import reproduce as run
+    from dqnn.reproduce import reproduce as run
 
     results = run(out, quick=quick, log=lambda s: err.print(f"[dim]{s}[/dim]"))
     t = Table(title="dqnn reproduce")

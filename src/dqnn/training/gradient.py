@@ -20,9 +20,10 @@ import numpy as np
 import optax
 
 from dqnn._jax import Array
-from dqnn.families import Circuit, Gate, Rot
-from dqnn.gradients import angle_indices, check_shift_rule
-from dqnn.network import Network, NetworkParams, Perceptron
+from dqnn.gradients import check_shift_rule
+from dqnn.model.angles import angle_indices
+from dqnn.model.families import Circuit, Gate, Rot
+from dqnn.model.network import Network, NetworkParams, Perceptron
 
 OptimizerName = Literal["adam", "sgd"]
 GradientMode = Literal["autodiff", "shift"]

@@ -7,7 +7,7 @@ split into a data key, an initialisation key and the run's PRNG state (used to d
 - ``"unitary"``: learn a Haar-random unitary on ``widths[0] == widths[-1]`` qubits, global cost (Eq. 3);
 - ``"noisy-unitary"``: the same with a fraction ``noise`` of the training targets replaced by random states;
 - ``"ising"``: classify transverse-field Ising ground states on ``widths[0]`` qubits by phase, label cost
-  (:mod:`dqnn.training.objective`).
+  (:mod:`dqnn.training.objectives`).
 
 Methods: ``"pmm"`` (parameter-matrix multiplication of global Haar perceptrons, :mod:`~dqnn.training.pmm`;
 ``lr`` is the step ``eps`` with Beer's ``eta = 1``) and ``"adam"`` / ``"sgd"`` (optax on the angles of
@@ -37,12 +37,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dqnn import architectures, datasets
+from dqnn import datasets
 from dqnn._jax import Array
-from dqnn.network import Network, NetworkParams
+from dqnn.model.network import Network, NetworkParams
+from dqnn.presets import architectures
 from dqnn.training import gradient as grad_mod
 from dqnn.training import pmm
-from dqnn.training.objective import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
+from dqnn.training.objectives import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
 
 Task = Literal["unitary", "noisy-unitary", "ising"]
 Method = Literal["pmm", "adam", "sgd"]

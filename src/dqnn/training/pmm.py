@@ -1,13 +1,13 @@
 r"""Parameter-matrix multiplication (Eq. 13; Beer et al., Nat. Commun. 11, 808 (2020)).
 
-Every trainable perceptron (family :class:`~dqnn.families.HaarUnitary`) is updated at once by
+Every trainable perceptron (family :class:`~dqnn.model.families.HaarUnitary`) is updated at once by
 
 .. math::  V_j^l \to e^{i \varepsilon K_j^l} V_j^l ,                                            (P1)
 
 with the closed-form parameter matrix of Beer et al. Derivation (conventions: :mod:`dqnn`).
 
 Objective. The fidelity ``F = (1/N) sum_x Tr[Pi_x rho_x^out]`` of the fidelity observables ``Pi_x`` of
-:mod:`dqnn.training.objective` (``Pi_x = |phi_x><phi_x|`` for the global cost of Eq. 3); the cost is
+:mod:`dqnn.training.objectives` (``Pi_x = |phi_x><phi_x|`` for the global cost of Eq. 3); the cost is
 ``C = 1 - F``.
 
 Two adjacent layers. Layer ``l -> l+1`` acts on the register ``l (x) l+1`` (layer ``l`` first). With
@@ -67,8 +67,8 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from dqnn._jax import Array
-from dqnn.families import HaarUnitary
-from dqnn.network import Network, NetworkParams, Perceptron
+from dqnn.model.families import HaarUnitary
+from dqnn.model.network import Network, NetworkParams, Perceptron
 
 #: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
 Generators = tuple[tuple[Any, ...], ...]
@@ -92,7 +92,7 @@ def trainable(p: Perceptron) -> bool:
 
 
 def check_trainable(net: Network) -> None:
-    """ValueError unless the network has at least one :class:`~dqnn.families.HaarUnitary` perceptron."""
+    """ValueError unless the network has at least one :class:`~dqnn.model.families.HaarUnitary` perceptron."""
     if not any(trainable(p) for layer in net.layers for p in layer):
         raise ValueError("parameter-matrix multiplication: the network has no HaarUnitary perceptron to train")
 
@@ -221,7 +221,7 @@ def fidelity_and_generators(
 
     ``inputs``: (N, 2**n_in) vectors or (N, 2**n_in, 2**n_in) matrices; ``obs_factors``: (N, 2**n_out, k)
     factors ``S_x`` of the fidelity observables ``Pi_x = S_x S_x^dagger``
-    (:func:`dqnn.training.objective.observable_factors`).
+    (:func:`dqnn.training.objectives.observable_factors`).
     """
     return _from_factors(net, params, _input_factors(inputs), obs_factors)
 

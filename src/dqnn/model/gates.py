@@ -103,7 +103,7 @@ def rotation(eigvals: Array, eigvecs: Array, theta: Array) -> Array:
 
     Shapes: eigvals (d,), eigvecs (d, d), theta scalar -> (d, d). Real (float64) when ``G^2 = 1`` and ``-iG``
     is real (e.g. ``R_y``, ``R_{XY}``): the matrix is then real for every angle, and real gates keep real
-    states real in the simulator (:mod:`dqnn.simulate`); complex128 otherwise.
+    states real in the simulator (:mod:`dqnn.sim.simulate`); complex128 otherwise.
     """
     if isinstance(eigvals, np.ndarray) and isinstance(eigvecs, np.ndarray):
         g = involutory_generator(eigvals, eigvecs)

@@ -24,10 +24,10 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 
-from dqnn import families
 from dqnn._jax import Array
-from dqnn.families import Circuit, HaarUnitary, RandomUnitary, Rot
-from dqnn.network import Network, NetworkParams, Perceptron
+from dqnn.model import families
+from dqnn.model.families import Circuit, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network, NetworkParams, Perceptron
 
 
 def global_haar(
@@ -82,7 +82,7 @@ def fig3b_brick_pairs(n: int, l: int) -> list[int]:
 def fig3b(n: int, layers: int = 2, w: str = "haar-rotation") -> Network:
     """Fig. 3b: ``layers`` DQNN layers of ``n >= 2`` qubits of local m = 2 perceptrons (two make one brick layer).
 
-    ``w`` picks the two-qubit block (:func:`dqnn.families.two_qubit_w`); the wiring is in this module's doc.
+    ``w`` picks the two-qubit block (:func:`dqnn.model.families.two_qubit_w`); the wiring is in this module's doc.
     """
     if n < 2 or layers < 1:
         raise ValueError(f"fig3b: need n >= 2 and layers >= 1, got n={n}, layers={layers}")

@@ -9,6 +9,8 @@ qubits of every layer start in |0>. Parameters live outside the network, in a py
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
-from dqnn.families import Family, Fixed, family_key
+from dqnn.model.families import Family, Fixed, family_key
 
 #: ``params[l][j]`` is the parameter pytree of perceptron ``j`` of layer ``l``.
 NetworkParams = tuple[tuple[Any, ...], ...]
@@ -28,7 +30,7 @@ NetworkParams = tuple[tuple[Any, ...], ...]
 class Perceptron:
     """A perceptron: ``unitary`` acts on ``inputs`` (qubits of the previous layer, in order) then ``outputs``.
 
-    ``unitary`` is a family (:mod:`dqnn.families`) or a matrix, which becomes :class:`~dqnn.families.Fixed`.
+    ``unitary`` is a family (:mod:`dqnn.model.families`) or a matrix, which becomes :class:`~dqnn.model.families.Fixed`.
     """
 
     inputs: tuple[int, ...]
@@ -159,7 +161,7 @@ class Network:
         """Whether every perceptron's matrices are real for all parameters (``family.real``, e.g. ``R_y`` and CZ).
 
         Real input states of such a network are simulated in real (float64) arithmetic where
-        :func:`dqnn.simulate.real_arithmetic` allows (no scanned blocks; the light-cone product engine always):
+        :func:`dqnn.sim.simulate.real_arithmetic` allows (no scanned blocks; the light-cone product engine always):
         the same numbers for about half the work.
         """
         return all(getattr(p.unitary, "real", False) for layer in self.layers for p in layer)
@@ -191,10 +193,15 @@ class Network:
 
         ``rho_in`` is a ``(2**n_in,)`` state vector or a ``(2**n_in, 2**n_in)`` density matrix.
         ``params`` may be omitted only when no perceptron has parameters.
-        """
-        from dqnn.simulate import output_state
 
-        return output_state(self, self.default_params() if params is None else params, rho_in)
+        Deprecated (the model does not import the simulator): use
+        :func:`dqnn.output_state` ``(net, params, rho_in)``; this method goes away in dqnn 0.2.
+        """
+        warnings.warn(
+            "Network.output is deprecated: use dqnn.output_state(net, params, rho_in)", DeprecationWarning, stacklevel=2
+        )
+        simulate = importlib.import_module("dqnn.sim.simulate")  # late: the model sits below the simulator
+        return simulate.output_state(self, self.default_params() if params is None else params, rho_in)
 
     def default_params(self) -> NetworkParams:
         """The empty parameters of a network with only fixed perceptrons (ValueError otherwise)."""

@@ -1,7 +1,7 @@
 """Sweeps on Dask distributed: every point an independent task, every finished point stored at once.
 
-:func:`run_sweep_distributed` does what :func:`dqnn.sweep.run_sweep` does, but submits the points not yet
-in the :class:`~dqnn.sweep.PointStore` as independent tasks to a Dask cluster: a
+:func:`run_sweep_distributed` does what :func:`dqnn.trainability.sweep.run_sweep` does, but submits the points not yet
+in the :class:`~dqnn.trainability.sweep.PointStore` as independent tasks to a Dask cluster: a
 ``LocalCluster`` of ``n_workers`` processes on this machine by default, or the scheduler at ``scheduler``
 (an address such as ``tcp://host:8786``). Each finished point is written with ``PointStore.save`` as soon
 as it is done, by the worker (``writer="worker"``: the store must be on a file system the workers share)
@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from dqnn.sweep import PointStore, SweepConfig, measure, point_key
-from dqnn.trainability import PointSpec
+from dqnn.trainability.sampling import PointSpec
+from dqnn.trainability.sweep import PointStore, SweepConfig, measure, point_key
 
 Writer = Literal["worker", "client"]
 

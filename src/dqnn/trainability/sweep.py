@@ -1,6 +1,6 @@
 """Resumable sweeps of variance points: each finished point is written to disk at once.
 
-A sweep is a list of :class:`~dqnn.trainability.PointSpec` measured with one :class:`SweepConfig`. The
+A sweep is a list of :class:`~dqnn.trainability.sampling.PointSpec` measured with one :class:`SweepConfig`. The
 :class:`PointStore` keeps one JSON file per finished point (plus its raw samples as ``.npy``) under
 ``DIR/points/``, named by the point and the settings that determine its numbers (samples, seed, method).
 Re-running the same sweep into the same folder skips finished points, so an interrupted sweep loses at
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from dqnn.trainability import DEFAULT_MEMORY_BUDGET, Method, PointSpec, variance_point
+from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, Method, PointSpec, variance_point
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class SweepConfig:
     samples: int = 1000
     seed: int = 0
     method: Method = "autodiff"
-    exact: bool = False  # also compute the exact variance (dqnn.moments) where the engine applies
+    exact: bool = False  # also compute the exact variance (dqnn.moments.exact) where the engine applies
     memory_budget: int = DEFAULT_MEMORY_BUDGET
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,10 +84,10 @@ def measure(
 
 
 def exact_variance(spec: PointSpec) -> dict[str, Any] | None:
-    """Exact mean/variance from :mod:`dqnn.moments` (None where the engine does not apply, e.g. pmm)."""
+    """Exact mean/variance from :mod:`dqnn.moments.exact` (None where the engine does not apply, e.g. pmm)."""
     if spec.arch == "pmm":
         return None
-    from dqnn.moments import exact_moments
+    from dqnn.moments.exact import exact_moments
 
     try:
         m = exact_moments(spec.problem())

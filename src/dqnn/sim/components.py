@@ -17,7 +17,7 @@ vmapped evaluation (their parameters and factors stacked), so each distinct sub-
 one traced program however many copies of it there are. The product has its own JVP: only the components
 whose parameters (or factors) carry a tangent are differentiated, so the gradient of one angle costs about
 one forward pass (Fig. 3a: ``n - 1`` plain one-qubit overlaps and one with a tangent). Local costs are
-better served by :mod:`dqnn.lightcone` (each term on its own cone); this module is for the global cost.
+better served by :mod:`dqnn.sim.lightcone` (each term on its own cone); this module is for the global cost.
 Conventions: :mod:`dqnn`.
 """
 
@@ -37,12 +37,14 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from dqnn._jax import Array, jit_rng
-from dqnn.families import family_key
 from dqnn.gradients import grad_autodiff
-from dqnn.network import Network, NetworkParams, Perceptron
-from dqnn.simulate import output_factors, peak_stored_qubits
-from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, stack_trees
-from dqnn.trainability import DEFAULT_MEMORY_BUDGET, PointSpec
+from dqnn.model.angles import AngleIndex, check_index
+from dqnn.model.families import family_key
+from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.states import ZERO_QUBIT, checked_factor_pair, factors_on, pair_mean, product_vector, stack_trees
+from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET
+from dqnn.sim.chunks import chunk_size as _chunk_size
+from dqnn.sim.simulate import output_factors, peak_stored_qubits
 
 #: Largest vmapped chunk for component sampling (components are small, so chunks may be large).
 MAX_CHUNK = 4096
@@ -75,7 +77,7 @@ class Component:
     def signature(self) -> tuple[Any, ...]:
         """A hashable structure key: components with equal signatures differ only in their qubit labels.
 
-        Families are compared by :func:`dqnn.families.family_key` (equal Haar families are interchangeable).
+        Families are compared by :func:`dqnn.model.families.family_key` (equal Haar families are interchangeable).
         """
         rows = tuple(
             tuple((p.inputs, p.outputs, family_key(p.unitary)) for p in layer) for layer in self.network.layers
@@ -291,7 +293,7 @@ def global_overlap(
     known while tracing (NumPy, or any array that is not a tracer) that the members of a group share, such as
     ``|0...0>``, enter as constants whose zero amplitudes are skipped (exact, and much less to compute).
     """
-    xf, tf = product_factors(
+    xf, tf = checked_factor_pair(
         input_factors, target_factors, net.num_inputs, net.num_outputs, "global_overlap", stacked=False
     )
     cs = components(net) if comps is None else list(comps)
@@ -339,34 +341,36 @@ def splits(net: Network) -> bool:
     return len(components(net)) > 1
 
 
-def gradient_sampler(spec: PointSpec) -> Callable[[Array], Array]:
-    """A ``keys (c,) -> gradients (c,)`` (two jitted programs) for a global-cost point, component by component.
+def gradient_sampler(net: Network, idx: AngleIndex, inputs: ArrayLike, targets: ArrayLike) -> Callable[[Array], Array]:
+    """A ``keys (c,) -> gradients (c,)`` (two jitted programs) of the global cost for one product pair,
+    component by component.
 
-    Same samples as :func:`dqnn.trainability.gradient_sampler` for the same keys (up to rounding): every
-    perceptron is initialised by ``net.init(key)`` as there.
+    ``inputs`` (n_in, 2) and ``targets`` (n_out, 2) are single-qubit factors. Every perceptron is
+    initialised by ``net.init(key)``, so the samples equal the full simulator's for the same keys (up to
+    rounding).
     """
-    if spec.cost != "global" or spec.arch == "pmm":
-        raise ValueError(f"components: only the global cost of a circuit architecture, got {spec.label()}")
-    net = spec.network()
-    idx = spec.problem().angle_index(net)
+    check_index(net, idx)
+    xf = np.asarray(inputs)
+    tf = np.asarray(targets)
+    if xf.shape != (net.num_inputs, 2) or tf.shape != (net.num_outputs, 2):
+        raise ValueError(
+            f"components: inputs and targets must be single-qubit factors ({net.num_inputs}, 2) and "
+            f"({net.num_outputs}, 2) (product states), got {xf.shape} and {tf.shape}"
+        )
     cs = components(net)
-    zeros_in = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (net.num_inputs, 1))
-    zeros_out = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (net.num_outputs, 1))
 
     def cost_fn(q: NetworkParams) -> Array:
-        return 1.0 - global_overlap(net, q, zeros_in, zeros_out, cs)
+        return 1.0 - global_overlap(net, q, xf, tf, cs)
 
     inits = jit_rng(jax.vmap(net.init))  # random draws: fast-compiling options (see dqnn._jax)
     grads = jax.jit(jax.vmap(lambda p: grad_autodiff(cost_fn, p, idx)))
     return lambda keys: grads(inits(keys))
 
 
-def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+def chunk_size(net: Network, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
     """Initialisations per vmapped chunk: all components' states (with tangents) within ``memory_budget``."""
-    cs = components(spec.network())
-    peak = sum(2 ** peak_stored_qubits(c.network) for c in cs)
-    per = 16 * 2 * 2 * 4 * max(peak, 1)
-    return int(max(1, min(samples, memory_budget // per, MAX_CHUNK)))
+    peak = sum(2 ** peak_stored_qubits(c.network) for c in components(net))
+    return _chunk_size(peak, samples, memory_budget, max_chunk=MAX_CHUNK)
 
 
 __all__ = [

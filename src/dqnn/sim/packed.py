@@ -1,7 +1,7 @@
 """Packed forward mode: ``d C / d theta`` of one angle of a real network from one complex pass.
 
-For a real network (:attr:`dqnn.network.Network.real`: every matrix real, e.g. ``R_y``, CZ, SWAP) and a
-real input, the simulator's factors ``rho = A B^T`` (:class:`~dqnn.simulate.Factors`) are real, and every
+For a real network (:attr:`dqnn.model.network.Network.real`: every matrix real, e.g. ``R_y``, CZ, SWAP) and a
+real input, the simulator's factors ``rho = A B^T`` (:class:`~dqnn.sim.simulate.Factors`) are real, and every
 step (gates, relabelling SWAPs, adding |0> qubits, tracing into the rank axis) is linear in each factor
 with real coefficients. So if the one gate ``M(theta_nu)`` that holds the angle is replaced by the complex
 matrix ``M + i dM/dtheta_nu`` (:class:`PackedCircuit`), the same simulation returns ``A + i dA``: the
@@ -11,7 +11,7 @@ step, forming the density matrix when the rank reaches the dimension, keeps that
 cost term in the output factors alone.
 
 Why: when the simulator runs a real network in complex128 (networks with scanned blocks,
-:func:`dqnn.simulate.real_arithmetic`), ``jax.jvp`` carries a complex state and a complex tangent, four real
+:func:`dqnn.sim.simulate.real_arithmetic`), ``jax.jvp`` carries a complex state and a complex tangent, four real
 vectors where these two suffice; the packed pass does about half the work (workload B of
 ``benchmarks/peers``, n = 12, 12 layers, global cost: 1.8x). Where the simulator already runs in float64,
 ``jax.jvp`` carries the same two real vectors and is used instead (:func:`applies`).
@@ -26,15 +26,15 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dqnn import states
 from dqnn._jax import Array
-from dqnn.cost import CostKind, map_pairs, term
-from dqnn.families import Circuit, GateOp, Op, Rot
-from dqnn.network import Network, NetworkParams, Perceptron
-from dqnn.simulate import Factors, output_factors, real_arithmetic
+from dqnn.costs import CostKind, map_pairs, term
+from dqnn.model import states
+from dqnn.model.families import Circuit, GateOp, Op, Rot
+from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.sim.simulate import Factors, output_factors, real_arithmetic
 
 if TYPE_CHECKING:
-    from dqnn.gradients import AngleIndex
+    from dqnn.model.angles import AngleIndex
 
 
 class PackedCircuit(Circuit):
@@ -93,7 +93,7 @@ def _packable_inputs(inputs: ArrayLike) -> bool:
 
 def applies(net: Network, inputs: ArrayLike) -> bool:
     """Whether the packed pass is the faster exact derivative: ``net`` real and simulated in complex128
-    (scanned blocks, :func:`dqnn.simulate.real_arithmetic`) and ``inputs`` real-valued (concrete, or of a
+    (scanned blocks, :func:`dqnn.sim.simulate.real_arithmetic`) and ``inputs`` real-valued (concrete, or of a
     real dtype), stacked as (N, d) vectors or (N, d, d) density matrices."""
     return net.real and not real_arithmetic(net) and _packable_inputs(inputs)
 
@@ -106,7 +106,7 @@ def per_pair_derivative(
     kind: CostKind,
     idx: AngleIndex,
 ) -> Array:
-    """``d C_x / d theta_idx`` (N,) for each pair (terms of :func:`dqnn.cost.per_pair`), one packed pass each.
+    """``d C_x / d theta_idx`` (N,) for each pair (terms of :func:`dqnn.costs.per_pair`), one packed pass each.
 
     Exact for any real network on real-valued inputs, (N, d) vectors or (N, d, d) density matrices (see
     :func:`applies` for when it is also the fastest); ValueError otherwise.

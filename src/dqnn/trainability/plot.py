@@ -1,6 +1,6 @@
 """Plots of variance studies (matplotlib, Agg backend; no physics here).
 
-Points are the dicts of :meth:`dqnn.trainability.VariancePoint.to_dict` (sampled) or of exact points
+Points are the dicts of :meth:`dqnn.trainability.sampling.VariancePoint.to_dict` (sampled) or of exact points
 (``method == "exact"``).
 """
 
@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dqnn.fits import LineFit
+from dqnn.trainability.fits import LineFit
 
 
 def plot_variance(

@@ -20,7 +20,7 @@ State form. The register's state is kept as a factorisation ``rho = A B^dagger``
 So peak memory is ``2**(q + r_bits)`` for the two adjacent layers, never the whole network.
 
 Speed (exact, no approximation): each perceptron's consecutive gates on <= 2 wires are multiplied first
-(:func:`dqnn.families.fuse`); gates on <= ``SLICED_MAX_QUBITS`` qubits are applied by :func:`apply_gate`
+(:func:`dqnn.model.families.fuse`); gates on <= ``SLICED_MAX_QUBITS`` qubits are applied by :func:`apply_gate`
 as sums of sliced products (one fused pass over memory, no transpose); fixed diagonal gates (CZ, phases)
 are held back and each run of them, across perceptrons, is applied as one product (``FUSE_DIAGONALS``);
 a block of layers repeated at least ``SCAN_MIN_REPEATS`` times runs as a ``lax.scan`` (:func:`_plan`,
@@ -32,7 +32,7 @@ Otherwise complex128, and also for networks with scanned blocks (:func:`real_ari
 XLA's CPU fusion emitters compiled float64 ``while`` loops of this simulator pathologically (a 12-qubit
 value function over 4 scanned blocks did not compile in 40 s, a vmapped 16-qubit gradient ran out of 24 GB;
 the same programs in complex128, or unrolled, compile in about a second). For such networks the derivative
-of one angle uses the imaginary part instead (:mod:`dqnn.packed`, ``output_factors(..., packed=True)``).
+of one angle uses the imaginary part instead (:mod:`dqnn.sim.packed`, ``output_factors(..., packed=True)``).
 :func:`output_factors` returns the factors in the dtype simulated; :func:`output_state` is always complex128.
 
 All functions are pure and traceable (jit, vmap, grad) for a fixed network structure.
@@ -49,10 +49,10 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dqnn import states
 from dqnn._jax import Array
-from dqnn.families import GateOp, SwapOp, family_key, fuse
-from dqnn.network import Network, NetworkParams
+from dqnn.model import states
+from dqnn.model.families import GateOp, SwapOp, family_key, fuse
+from dqnn.model.network import Network, NetworkParams
 
 Label = tuple[str, int]
 
@@ -470,7 +470,7 @@ def output_factors(net: Network, params: NetworkParams, rho_in: ArrayLike, packe
     """The output state of Eq. (1) in factored form (see :class:`Factors`); cheapest for costs.
 
     ``rho_in``: (2**n_in,) state vector or (2**n_in, 2**n_in) density matrix (validated when concrete).
-    ``packed`` (for :mod:`dqnn.packed`: a real network and real input, one gate replaced by ``M + i dM``):
+    ``packed`` (for :mod:`dqnn.sim.packed`: a real network and real input, one gate replaced by ``M + i dM``):
     the factors carry a real state and its first-order change in their real and imaginary parts,
     ``rho = Re(a) Re(b)^T`` and ``d rho = Im(a) Re(b)^T + Re(a) Im(b)^T`` (``b = a`` when None); the
     density form, when the register forms it, is built to keep that meaning.
@@ -481,9 +481,14 @@ def output_factors(net: Network, params: NetworkParams, rho_in: ArrayLike, packe
     return reg.factors()
 
 
-def output_state(net: Network, params: NetworkParams, rho_in: ArrayLike) -> Array:
-    """The output density matrix ``(2**n_out, 2**n_out)`` of Eq. (1), complex128."""
-    return output_factors(net, params, rho_in).density().astype(jnp.complex128)
+def output_state(net: Network, params: NetworkParams | None, rho_in: ArrayLike) -> Array:
+    """The output density matrix ``(2**n_out, 2**n_out)`` of Eq. (1), complex128.
+
+    ``rho_in`` is a ``(2**n_in,)`` state vector or a ``(2**n_in, 2**n_in)`` density matrix; ``params=None`` is
+    allowed only when no perceptron has parameters (:meth:`~dqnn.model.network.Network.default_params`).
+    """
+    p = net.default_params() if params is None else params
+    return output_factors(net, p, rho_in).density().astype(jnp.complex128)
 
 
 def peak_stored_qubits(net: Network, pure_input: bool = True) -> int:

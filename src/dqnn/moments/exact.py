@@ -1,7 +1,7 @@
 """Exact moments of a gradient over the initialisation ensemble, without sampling (issue 7).
 
 For a network whose random elements are independent and each either a unitary 2-design on its wires
-(:class:`~dqnn.families.HaarUnitary` perceptrons, :class:`~dqnn.families.RandomUnitary` circuit elements) or
+(:class:`~dqnn.model.families.HaarUnitary` perceptrons, :class:`~dqnn.model.families.RandomUnitary` circuit elements) or
 a rotation ``R(theta) = exp(-i theta Gamma / 2)`` with ``theta`` uniform on ``[0, 2 pi)`` and ``Gamma^2 = 1``,
 with any fixed gates between them, this module computes ``E[d_nu C]`` and ``E[(d_nu C)^2]`` exactly.
 
@@ -19,7 +19,7 @@ two-copy state through the network with the *moment operator* of every random el
   ``Gamma^2 = 1``, the parameter-shift rule) in every copy before averaging;
 - fixed gates act as ``M^{(x)2}``; SWAPs relabel; tracing a qubit contracts it with the identity (Eq. 1).
 
-The network is followed exactly as :mod:`dqnn.simulate` does (layer by layer, |0> qubits added lazily, SWAP as a
+The network is followed exactly as :mod:`dqnn.sim.simulate` does (layer by layer, |0> qubits added lazily, SWAP as a
 relabelling, inputs traced once their layer is done), but instead of a state the moments are built as a tensor
 network: every qubit of every two-copy operator carries one leg of dimension ``4**t`` (``t`` copies; per-qubit
 index order ``(k_1..k_t, b_1..b_t)``, kets then bras, copy 1 first), and a 2-design twirl is stored factorised as
@@ -45,13 +45,14 @@ import numpy as np
 import opt_einsum
 from numpy.typing import ArrayLike
 
-from dqnn import gates
-from dqnn.cost import CostKind, check_targets
-from dqnn.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
-from dqnn.gradients import AngleIndex, check_index
-from dqnn.network import Network
-from dqnn.problems import GradientProblem
-from dqnn.simulate import _layer_schedule
+from dqnn.costs import CostKind, check_targets
+from dqnn.model import gates
+from dqnn.model.angles import AngleIndex, check_index
+from dqnn.model.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
+from dqnn.model.network import Network
+from dqnn.model.states import split_product
+from dqnn.presets.problems import GradientProblem
+from dqnn.sim.simulate import _layer_schedule
 
 Label = tuple[str, int]
 
@@ -262,7 +263,7 @@ def rotation_moment_quadrature(
 
 
 class _Builder:
-    """Tensors of the averaged ``t``-copy network plus the register bookkeeping of :mod:`dqnn.simulate`."""
+    """Tensors of the averaged ``t``-copy network plus the register bookkeeping of :mod:`dqnn.sim.simulate`."""
 
     def __init__(self, copies: int):
         self.t = copies
@@ -406,20 +407,6 @@ def _check_dense(w: int, t: int, where: str) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def product_factors(vector: ArrayLike, num_qubits: int, rtol: float = 1e-12) -> np.ndarray | None:
-    """Qubit factors ``(n, 2)`` of a product state vector ``(2**n,)`` (first qubit first), or ``None`` if entangled."""
-    rest = np.asarray(vector, dtype=np.complex128).reshape(-1)
-    out = []
-    for _ in range(num_qubits - 1):
-        u, s, vh = np.linalg.svd(rest.reshape(2, -1), full_matrices=False)
-        if s[0] == 0 or s[1] > rtol * s[0]:
-            return None
-        out.append(u[:, 0] * s[0])
-        rest = vh[0]
-    out.append(rest)
-    return np.stack(out)
-
-
 def _site_state(fx: np.ndarray, fy: np.ndarray | None) -> np.ndarray:
     """Per-qubit two-copy (or one-copy) vector of ``|fx><fx| (x) |fy><fy|`` in ``(k.., b..)`` order."""
     if fy is None:
@@ -451,7 +438,7 @@ def _observable(kind: CostKind, target: np.ndarray, n: int) -> tuple[str, Any]:
     Returns ``("product", (n, 2, 2) per-qubit O)``, ``("local", (n, 2) factors)`` or ``("dense", (2**n, 2**n))``.
     """
     if kind == "global":
-        f = product_factors(target, n)
+        f = split_product(target, n)
         if f is not None:
             return "product", np.einsum("qa,qb->qab", f, f.conj())
         return "dense", np.outer(target, target.conj())
@@ -542,7 +529,7 @@ def _is_zero(f: np.ndarray) -> bool:
 def _input_form(x: np.ndarray, n: int) -> tuple[str, np.ndarray]:
     """``("product", (n, 2) factors)`` for a product state vector, else ``("dense", (2**n, 2**n) rho)``."""
     if x.ndim == 1:
-        f = product_factors(x, n)
+        f = split_product(x, n)
         if f is not None:
             return "product", f
     return "dense", _as_density(x)
@@ -653,10 +640,11 @@ def exact_gradient_moments(
     """Exact ``E[d C / d theta_index]`` and ``E[(d C / d theta_index)^2]`` over the initialisation ensemble of ``net``.
 
     ``inputs``: (N, 2**n_in) vectors, (N, 2**n_in, 2**n_in) density matrices, or :class:`ProductStates`;
-    ``targets`` as :func:`dqnn.cost.check_targets` states for ``cost_kind`` (or :class:`ProductStates` for the
+    ``targets`` as :func:`dqnn.costs.check_targets` states for ``cost_kind`` (or :class:`ProductStates` for the
     global cost); the cost is Eq. (2) with the terms of Eqs. (3)-(4) (or ``Tr[O rho]``). Every random element must
-    be a :class:`~dqnn.families.HaarUnitary`, a :class:`~dqnn.families.RandomUnitary` or a
-    :class:`~dqnn.families.Rot` with ``Gamma^2 = 1`` (angles uniform on [0, 2 pi), as ``net.init`` draws them); all
+    be a :class:`~dqnn.model.families.HaarUnitary`, a :class:`~dqnn.model.families.RandomUnitary` or a
+    :class:`~dqnn.model.families.Rot` with ``Gamma^2 = 1`` (angles uniform on [0, 2 pi), as ``net.init`` draws
+    them); all
     are independent. ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in
     general). Product inputs and targets are kept per qubit; entangled ones are dense (up to
     :data:`MAX_DENSE_REGISTER` qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
@@ -709,7 +697,9 @@ def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | P
 
 
 def exact_moments(problem: GradientProblem) -> ExactMoments:
-    """Exact moments of ``d C / d theta_nu`` for a :class:`~dqnn.problems.GradientProblem` (its network, angle, data).
+    """Exact moments of ``d C / d theta_nu`` for a :class:`~dqnn.presets.problems.GradientProblem`.
+
+    Its network, angle and data.
 
     Same data as :meth:`GradientProblem.data`, passed as qubit factors so that no ``2**n`` vector is formed.
     """

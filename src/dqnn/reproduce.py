@@ -3,8 +3,8 @@
 Claims (issue numbering): 1 Fig. 3a global = (1/8)(3/8)^(n-1); 2 Fig. 3a local = 1/(8 n^2);
 3 Theorem 1 (Eqs. 9-10); 4 Fig. 3b global with poly-log depth decays exponentially (Eq. 11);
 5 Fig. 3b local with log depth decays polynomially (Eq. 12); 6 Theorem 2 (Eq. 14); 7 zero mean.
-Each claim runs one or two :func:`dqnn.study.run_study` studies in its own folder (so a rerun resumes),
-sampled and, where the exact engine applies (:mod:`dqnn.moments`), exact.
+Each claim runs one or two :func:`dqnn.trainability.study.run_study` studies in its own folder (so a rerun resumes),
+sampled and, where the exact engine applies (:mod:`dqnn.moments.exact`), exact.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from dqnn import analytic
-from dqnn.study import StudyConfig, run_study
+from dqnn.presets import analytic
+from dqnn.trainability.study import StudyConfig, run_study
 
 
 @dataclass(frozen=True)

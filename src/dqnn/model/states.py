@@ -73,7 +73,7 @@ def is_real(x: ArrayLike) -> bool:
 
 def real_or_complex(x: ArrayLike) -> Array:
     """``x`` as float64 when real-valued (:func:`is_real`; real networks then simulate it in real arithmetic,
-    :mod:`dqnn.simulate`), else as complex128."""
+    :mod:`dqnn.sim.simulate`), else as complex128."""
     a = jnp.asarray(x)
     return jnp.real(a).astype(jnp.float64) if is_real(x) else a.astype(jnp.complex128)
 
@@ -132,13 +132,13 @@ def factors_on(factors: ArrayLike, qubits: ArrayLike) -> Array:
     return padded[np.asarray(qubits, dtype=int)]
 
 
-def product_factors(
+def checked_factor_pair(
     input_factors: ArrayLike, target_factors: ArrayLike, num_inputs: int, num_outputs: int, name: str, stacked: bool
 ) -> tuple[Array, Array]:
     """Input factors (n_in, 2) and complex128 target factors (n_out, 2) of a product pair, shapes checked.
 
     The input factors are float64 when real (a float array, or a concrete one with no imaginary part), so
-    that real networks simulate them in real arithmetic (:mod:`dqnn.simulate`), else complex128. With
+    that real networks simulate them in real arithmetic (:mod:`dqnn.sim.simulate`), else complex128. With
     ``stacked`` the pair may also be a training set, (N, n_in, 2) and (N, n_out, 2) with the same N.
     Raises ValueError naming ``name`` for other shapes.
     """
@@ -153,6 +153,20 @@ def product_factors(
     return xf, tf
 
 
+def split_product(vector: ArrayLike, num_qubits: int, rtol: float = 1e-12) -> np.ndarray | None:
+    """Qubit factors ``(n, 2)`` of a product state vector ``(2**n,)`` (first qubit first), or ``None`` if entangled."""
+    rest = np.asarray(vector, dtype=np.complex128).reshape(-1)
+    out = []
+    for _ in range(num_qubits - 1):
+        u, s, vh = np.linalg.svd(rest.reshape(2, -1), full_matrices=False)
+        if s[0] == 0 or s[1] > rtol * s[0]:
+            return None
+        out.append(u[:, 0] * s[0])
+        rest = vh[0]
+    out.append(rest)
+    return np.stack(out)
+
+
 def pair_mean(
     cost: Callable[[ArrayLike, ArrayLike], Array],
     input_factors: ArrayLike,
@@ -165,9 +179,9 @@ def pair_mean(
 
     Stacked factors (N, n_in, 2) and (N, n_out, 2) give ``mean_i cost(x_i, t_i)`` (one vmapped evaluation);
     one pair is passed on as given (so concrete factors stay concrete). Shapes are checked by
-    :func:`product_factors` (ValueError naming ``name``).
+    :func:`checked_factor_pair` (ValueError naming ``name``).
     """
-    xf, tf = product_factors(input_factors, target_factors, num_inputs, num_outputs, name, stacked=True)
+    xf, tf = checked_factor_pair(input_factors, target_factors, num_inputs, num_outputs, name, stacked=True)
     if xf.ndim == 3:
         return jnp.mean(jax.vmap(cost)(xf, tf))
     return cost(input_factors, target_factors)
@@ -215,18 +229,19 @@ __all__ = [
     "ZERO_QUBIT",
     "as_input",
     "basis_state",
+    "checked_factor_pair",
     "density",
     "factors_on",
     "fidelity_pure",
     "haar_state",
     "is_real",
     "pair_mean",
-    "product_factors",
     "product_state",
     "product_vector",
     "random_density_matrix",
     "random_product_state",
     "real_or_complex",
+    "split_product",
     "stack_trees",
     "zero_state",
 ]

@@ -5,13 +5,7 @@ initialisation: the network (``arch`` at width ``n`` and depth ``layers``), the 
 Eq. 3, or ``"local"``, Eq. 4), the angle ``theta_nu`` being differentiated, and one training pair
 (input ``|0...0>``, target ``|0...0>``; both costs are then as in the paper's Fig. 3a example).
 
-Architectures (all built by :mod:`dqnn.architectures`):
-
-- ``"fig3a"``: :func:`~dqnn.architectures.fig3a`; angle: layer 0, perceptron 0 (``R_y`` on qubit 0);
-- ``"fig3b"``: :func:`~dqnn.architectures.fig3b` with ``layers`` DQNN layers (``layers / 2`` brick layers);
-  angle: the ``R_y`` inside ``W = A R_y B`` of the first ``V1`` of layer 0 (qubits 0, 1);
-- ``"global"``: :func:`~dqnn.architectures.global_haar` with widths ``[n] * (layers + 1)`` (Theorem 1);
-  angle: the ``R_y`` of ``A R_y B`` in perceptron 0 of layer 0 (A, B Haar on ``n + 1`` qubits).
+The architectures and their differentiated angles are those of :data:`dqnn.presets.registry.PRESETS`.
 """
 
 from __future__ import annotations
@@ -21,14 +15,16 @@ from typing import Literal
 
 import jax.numpy as jnp
 
-from dqnn import architectures, states
 from dqnn._jax import Array
-from dqnn.cost import CostKind
-from dqnn.gradients import AngleIndex, check_index
-from dqnn.network import Network
+from dqnn.costs import CostKind
+from dqnn.model import states
+from dqnn.model.angles import AngleIndex, check_index
+from dqnn.model.network import Network
+from dqnn.presets.registry import ANGLE_PRESETS, preset
 
 Arch = Literal["fig3a", "fig3b", "global"]
-ARCHES: tuple[str, ...] = ("fig3a", "fig3b", "global")
+#: The presets with a circuit angle (:data:`dqnn.presets.registry.ANGLE_PRESETS`).
+ARCHES: tuple[str, ...] = ANGLE_PRESETS
 
 
 def zero_pair(n: int, cost: CostKind) -> tuple[Array, Array]:
@@ -55,16 +51,12 @@ class GradientProblem:
             raise ValueError(f"GradientProblem: arch {self.arch!r} is not one of {ARCHES}")
         if self.cost not in ("global", "local"):
             raise ValueError(f"GradientProblem: cost {self.cost!r} is not 'global' or 'local'")
-        if self.n < (2 if self.arch == "fig3b" else 1) or self.layers < 1:
+        if self.n < preset(self.arch).min_n or self.layers < 1:
             raise ValueError(f"GradientProblem: n={self.n}, layers={self.layers} too small for {self.arch}")
 
     def network(self) -> Network:
         """The network of this problem."""
-        if self.arch == "fig3a":
-            return architectures.fig3a(self.n, self.layers)
-        if self.arch == "fig3b":
-            return architectures.fig3b(self.n, self.layers)
-        return architectures.global_haar([self.n] * (self.layers + 1), differentiate=self.angle[:2])
+        return preset(self.arch).network(self.n, self.layers, AngleIndex(*self.angle))
 
     @property
     def angle(self) -> tuple[int, int, int]:

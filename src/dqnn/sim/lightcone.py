@@ -25,13 +25,13 @@ output qubit. A cost of ``2**(component qubits)`` per gate makes the order of th
 network's own order, :func:`plan_cone` tries *sweeps* that apply every gate as soon as the input qubits it
 depends on (in a fixed order of the input qubits) are stored, so that most gates act while the state is
 still small (for Fig. 3b with depth ``L`` about ``L`` full-width gates per cone instead of ``L**2 / 2``), and
-keeps the cheapest. The factored mixed-state simulator of :mod:`dqnn.simulate` remains the fallback for
+keeps the cheapest. The factored mixed-state simulator of :mod:`dqnn.sim.simulate` remains the fallback for
 cones where traced-out qubits would pile up (:func:`use_product_engine`).
 
 :func:`local_cost_lightcone` computes the local cost (Eq. 4) for product inputs from the light cones,
 running identical cones (same structure up to renumbering, e.g. the bulk of Fig. 3b) as one vmapped
 computation. :func:`gradient_sampler` and :func:`sample_gradients` do what
-:mod:`dqnn.trainability` does for ``PointSpec(arch="fig3b", cost="local")`` (the same samples for the same
+:mod:`dqnn.trainability.sampling` does for ``PointSpec(arch="fig3b", cost="local")`` (the same samples for the same
 seed), but only evaluate the terms whose light cone contains the differentiated perceptron, so the cost
 grows with the depth, not with ``n``. Those terms are grouped (:func:`gradient_groups`) into joint cones
 where simulating the union is cheaper than the parts (for Fig. 3b all of them: the sweep makes the union
@@ -54,12 +54,21 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
-from dqnn.families import Circuit, Family, GateOp, Op, embed
-from dqnn.gradients import AngleIndex, check_index
-from dqnn.network import Network, NetworkParams, Perceptron
-from dqnn.simulate import output_factors, peak_stored_qubits
-from dqnn.states import ZERO_QUBIT, factors_on, pair_mean, product_factors, product_vector, real_or_complex, stack_trees
-from dqnn.trainability import DEFAULT_MEMORY_BUDGET, MAX_CHUNK, PointSpec
+from dqnn.model.angles import AngleIndex, check_index
+from dqnn.model.families import Circuit, Family, GateOp, Op, embed
+from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.states import (
+    ZERO_QUBIT,
+    checked_factor_pair,
+    factors_on,
+    pair_mean,
+    product_vector,
+    real_or_complex,
+    stack_trees,
+)
+from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET
+from dqnn.sim.chunks import chunk_size as _chunk_size
+from dqnn.sim.simulate import output_factors, peak_stored_qubits
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
 
@@ -270,7 +279,7 @@ def cone_input(cone: LightCone, input_factors: Array) -> Array:
 
 
 def cone_overlap(cone: LightCone, params: NetworkParams, psi_in: Array, target: Array) -> Array:
-    """``<psi|rho_j|psi>`` for the cone's (first) output qubit, by the factored simulator of :mod:`dqnn.simulate`.
+    """``<psi|rho_j|psi>`` for the cone's (first) output qubit, by the factored simulator of :mod:`dqnn.sim.simulate`.
 
     Sub-network ``params``, input vector (2**w0,), target (2,).
     """
@@ -494,7 +503,7 @@ def plan_cone(cone: LightCone) -> ConePlan:
 
 def use_product_engine(cone: LightCone) -> bool:
     """Whether the product-state engine suits ``cone``: its largest component is no wider than the factored
-    simulator's largest tensor (:func:`dqnn.simulate.peak_stored_qubits`, only asked when the plan is wider
+    simulator's largest tensor (:func:`dqnn.sim.simulate.peak_stored_qubits`, only asked when the plan is wider
     than two adjacent layers of the cone)."""
     if cone.network is None:
         return True
@@ -690,7 +699,9 @@ def local_overlaps(
     Cones with equal :meth:`LightCone.signature` run as one vmapped evaluation. ``cones`` may be joint cones
     (each output in exactly one of them). ``engine``: see :func:`cone_overlaps`.
     """
-    xf, tf = product_factors(input_factors, target_factors, net.num_inputs, net.num_outputs, "local_overlaps", False)
+    xf, tf = checked_factor_pair(
+        input_factors, target_factors, net.num_inputs, net.num_outputs, "local_overlaps", False
+    )
     cs = light_cones(net) if cones is None else list(cones)
     groups: dict[tuple[Any, ...], list[LightCone]] = {}
     for c in cs:
@@ -876,7 +887,7 @@ def _gradient_from_groups(
     ``stacked params``: ``[(family, perceptrons, params stacked over them)]`` for those perceptrons (the
     form of :func:`init_stacked`), so that each family's gate matrices are built by one vmapped call.
     """
-    # real gates on real inputs: real arithmetic (as in dqnn.simulate)
+    # real gates on real inputs: real arithmetic (as in dqnn.sim.simulate)
     xf = real_or_complex(input_factors) if net.real else jnp.asarray(input_factors, dtype=jnp.complex128)
     tf = jnp.asarray(target_factors, dtype=jnp.complex128)
     groups = gradient_groups(net, idx)
@@ -965,21 +976,26 @@ def local_gradient_at(
     return at
 
 
-def _check_spec(spec: PointSpec) -> None:
-    if spec.arch not in ("fig3a", "fig3b") or spec.cost != "local":
-        raise ValueError(f"lightcone: only local costs of local architectures (fig3a, fig3b), got {spec.label()}")
+def _check_data(net: Network, inputs: ArrayLike, targets: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    xf = np.asarray(inputs)
+    tf = np.asarray(targets)
+    if xf.shape != (net.num_inputs, 2) or tf.shape != (net.num_outputs, 2):
+        raise ValueError(
+            f"lightcone: inputs and targets must be single-qubit factors ({net.num_inputs}, 2) and "
+            f"({net.num_outputs}, 2) (product states, local cost), got {xf.shape} and {tf.shape}"
+        )
+    return xf, tf
 
 
-def gradient_sampler(spec: PointSpec) -> Callable[[Array], Array]:
-    """A jitted ``keys (c,) -> gradients (c,)`` for a local-cost ``fig3a``/``fig3b`` point, from light cones.
+def gradient_sampler(net: Network, idx: AngleIndex, inputs: ArrayLike, targets: ArrayLike) -> Callable[[Array], Array]:
+    """A jitted ``keys (c,) -> gradients (c,)`` of the local cost (Eq. 4) for one product pair, from light cones.
 
-    Same samples as :func:`dqnn.trainability.gradient_sampler` for the same keys (up to rounding).
+    ``inputs`` (n_in, 2) and ``targets`` (n_out, 2) are single-qubit factors. Each key initialises the network
+    as ``net.init(key)`` does, so the samples equal the full simulator's for the same keys (up to rounding).
     """
-    _check_spec(spec)
-    net = spec.network()
-    idx = spec.problem().angle_index(net)
-    zeros_in = np.tile(_ZERO, (spec.n, 1))
-    return jax.jit(jax.vmap(local_gradient_fn(net, idx, zeros_in, zeros_in)), compiler_options=compiler_options())
+    check_index(net, idx)
+    xf, tf = _check_data(net, inputs, targets)
+    return jax.jit(jax.vmap(local_gradient_fn(net, idx, xf, tf)), compiler_options=compiler_options())
 
 
 def compiler_options() -> dict[str, Any] | None:
@@ -992,48 +1008,30 @@ def compiler_options() -> dict[str, Any] | None:
 
 
 #: Bytes of component states (primal and tangent, in and out of a gate) that one chunk should keep in cache:
-#: on CPU a chunk whose states stay in the last-level cache runs about 1.3x faster per sample than a
-#: large one (measured on a 32 MiB L3), so wide cones get small chunks.
+#: on CPU a chunk whose states stay in the last-level cache runs faster per sample than a large one, so wide
+#: cones get small chunks (measurements: ``benchmarks/results_lightcone.md``).
 CHUNK_CACHE_BYTES = 16 * 2**20
 
 
-def chunk_size(spec: PointSpec, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
-    """Initialisations per vmapped chunk, split evenly over the samples (so the last chunk is not padding).
+def chunk_size(net: Network, idx: AngleIndex, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """Initialisations per vmapped chunk of :func:`gradient_sampler`, split evenly over the samples.
 
-    At most :data:`~dqnn.trainability.MAX_CHUNK`, within ``memory_budget`` (the joint cones' largest
-    components, state and tangent, with temporaries) and within :data:`CHUNK_CACHE_BYTES`; at least 1, like
-    :func:`dqnn.trainability.chunk_size`. Raises ValueError when the state and tangent of a single sample exceed
-    both ``memory_budget`` and the default budget (the joint cones are
-    about ``2 L`` qubits wide for ``L`` layers of Fig. 3b, so e.g. 16 layers need 2**32 amplitudes).
+    :func:`dqnn.sim.chunks.chunk_size` of the joint cones' largest components (state and tangent), within
+    :data:`CHUNK_CACHE_BYTES` of cache. Raises ValueError when the state and tangent of a single sample exceed
+    both ``memory_budget`` and the default budget (the joint cones are about ``2 L`` qubits wide for ``L``
+    layers of Fig. 3b, so e.g. 16 layers need 2**32 amplitudes).
     """
-    _check_spec(spec)
-    net = spec.network()
-    groups = gradient_groups(net, spec.problem().angle_index(net))
     amplitudes = 0
-    for g in groups:
+    for g in gradient_groups(net, idx):
         if g.network is not None:
             amplitudes += 2 ** (plan_cone(g).peak if use_product_engine(g) else peak_stored_qubits(g.network))
     if 16 * 2 * amplitudes > max(memory_budget, DEFAULT_MEMORY_BUDGET):  # a tiny budget just means chunks of 1
         raise ValueError(
-            f"lightcone: one sample of {spec.label()} needs {16 * 2 * amplitudes / 2**30:.3g} GiB for its state "
-            f"and tangent ({amplitudes} amplitudes), more than the memory budget of {memory_budget / 2**30:.3g} GiB"
+            f"lightcone: one sample of the gradient of angle {idx} needs {16 * 2 * amplitudes / 2**30:.3g} GiB for "
+            f"its state and tangent ({amplitudes} amplitudes), more than the memory budget of "
+            f"{memory_budget / 2**30:.3g} GiB"
         )
-    per = 16 * 2 * 2 * 4 * max(amplitudes, 1)
-    cached = CHUNK_CACHE_BYTES // (16 * 2 * 2 * max(amplitudes, 1))
-    c = int(max(1, min(samples, memory_budget // per, cached, MAX_CHUNK)))
-    return -(-samples // -(-samples // c))
-
-
-def sample_gradients(
-    spec: PointSpec,
-    samples: int,
-    seed: int = 0,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-) -> np.ndarray:
-    """``samples`` gradients (S,) for a local-cost point, seeded as :func:`dqnn.trainability.sample_gradients`."""
-    from dqnn import trainability
-
-    return trainability.sample_gradients(spec, samples, seed, "autodiff", memory_budget, engine="lightcone")
+    return _chunk_size(amplitudes, samples, memory_budget, cache_bytes=CHUNK_CACHE_BYTES, even=True)
 
 
 __all__ = [
@@ -1067,7 +1065,6 @@ __all__ = [
     "product_vector",
     "relevant_perceptrons",
     "run_plan",
-    "sample_gradients",
     "sub_angle",
     "sub_params",
     "use_product_engine",

@@ -25,8 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dqnn import gates
 from dqnn._jax import Array
+from dqnn.model import gates
 
 Params = dict[str, Any]
 
@@ -251,8 +251,8 @@ class Circuit:
         """Whether every matrix of the circuit is real for every angle: fixed gates with real entries and
         rotations whose ``-i Gamma`` is real with ``Gamma^2 = 1`` (``R_y``, ...), no random unitaries.
 
-        Then :func:`dqnn.gates.rotation` and the fixed gates are float64, and a real input state is simulated
-        in real arithmetic (:mod:`dqnn.simulate`): the same numbers for about half the work.
+        Then :func:`dqnn.model.gates.rotation` and the fixed gates are float64, and a real input state is simulated
+        in real arithmetic (:mod:`dqnn.sim.simulate`): the same numbers for about half the work.
         """
         for c in self._compiled:
             if isinstance(c, _Rotation):

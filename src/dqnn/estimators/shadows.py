@@ -34,18 +34,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from dqnn.cost import CostKind
-from dqnn.estimate import (
+from dqnn.costs import CostKind
+from dqnn.estimators.base import (
     Estimate,
     Seed,
-    _check_target,
-    _num_qubits,
     as_numpy,
     born_probabilities,
+    check_target,
+    num_qubits,
     rng_from,
     sample_counts,
 )
-from dqnn.simulate import Factors
+from dqnn.sim.simulate import Factors
 
 #: Rotations ``U`` taking the eigenbasis of X, Y, Z to the computational basis (index 0, 1, 2):
 #: ``H``, ``H S^dagger`` and ``1``; measuring ``U rho U^dagger`` in Z measures the Pauli.
@@ -126,7 +126,7 @@ def pauli_shadow(state: Factors, snapshots: int, seed: Seed) -> PauliShadow:
     setting's exact Born distribution (``multinomial``), then the records are shuffled into random order.
     """
     m = _check_snapshots(snapshots)
-    n = _num_qubits(state)
+    n = num_qubits(state)
     rng = rng_from(seed)
     state = as_numpy(state)
     bases = rng.integers(0, 3, size=(m, n))
@@ -169,7 +169,7 @@ def clifford_unitary(num_qubits: int, seed: Seed) -> np.ndarray:
 def clifford_shadow(state: Factors, snapshots: int, seed: Seed) -> CliffordShadow:
     """``snapshots`` random-Clifford snapshots of ``state`` (n qubits), seeded: stabilizer states (N, 2**n)."""
     m = _check_snapshots(snapshots)
-    n = _num_qubits(state)
+    n = num_qubits(state)
     rng = rng_from(seed)
     state = as_numpy(state)
     out = np.empty((m, 2**n), dtype=np.complex128)
@@ -223,8 +223,8 @@ def shadow_estimate(
 ) -> Estimate:
     """Cost of one pair from classical shadows: global (target (2**n,)) by random Cliffords, local
     (factors (n, 2)) by random Paulis; median of means over ``snapshots`` snapshots, value ``1 - fidelity``."""
-    n = _num_qubits(state)
-    t = _check_target(kind, target, n)
+    n = num_qubits(state)
+    t = check_target(kind, target, n)
     if kind == "global":
         values = clifford_shadow(state, snapshots, seed).fidelities(t)
     else:

@@ -2,7 +2,7 @@
 
 :func:`run_study` is what ``dqnn variance`` runs. It writes to its output folder:
 
-- ``points/``: one file per finished point (resumable, see :mod:`dqnn.sweep`);
+- ``points/``: one file per finished point (resumable, see :mod:`dqnn.trainability.sweep`);
 - ``variance.json``: the configuration, the package version, every point, the fits;
 - ``variance.csv``: one row per point;
 - ``variance.png``: ``Var`` against ``n`` on a log scale with error bars, the analytic curve and the fit.
@@ -10,7 +10,7 @@
 Each point dict has ``n, layers, samples, mean, variance, stderr, analytic, method`` (``"exact"`` points have
 ``samples`` 0 and ``stderr`` 0), the kurtosis and trust warnings of sampled points, and
 ``shots_to_resolve``: the shots per shifted circuit needed to tell a gradient of size ``sqrt(Var)`` from
-zero at 95% confidence (:func:`dqnn.estimate.shots_to_resolve`).
+zero at 95% confidence (:func:`dqnn.estimators.shots.shots_to_resolve`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from dqnn import analytic
-from dqnn.estimate import shots_to_resolve
-from dqnn.fits import ModelComparison, compare_models
-from dqnn.plot import plot_variance
-from dqnn.sweep import PointStore, SweepConfig, exact_variance, run_sweep
-from dqnn.trainability import Method, PointSpec
+from dqnn.estimators.shots import shots_to_resolve
+from dqnn.presets import analytic
+from dqnn.trainability.fits import ModelComparison, compare_models
+from dqnn.trainability.plot import plot_variance
+from dqnn.trainability.sampling import Method, PointSpec
+from dqnn.trainability.sweep import PointStore, SweepConfig, exact_variance, run_sweep
 
 CSV_FIELDS = (
     "arch cost n layers method samples mean mean_stderr variance stderr analytic kurtosis relative_error trusted "
@@ -67,7 +67,7 @@ class StudyConfig:
     seed: int = 0
     method: Method = "autodiff"
     exact: bool = False
-    dask: bool = False  # run the points as tasks on Dask (dqnn.distributed)
+    dask: bool = False  # run the points as tasks on Dask (dqnn.trainability.distributed)
     scheduler: str | None = None  # address of an existing Dask scheduler (None: a LocalCluster)
 
     def specs(self) -> list[PointSpec]:
@@ -140,7 +140,7 @@ def run_study(
         sweep_cfg = SweepConfig(cfg.samples, cfg.seed, cfg.method, exact=False)
         cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
         if cfg.dask or cfg.scheduler:
-            from dqnn.distributed import run_sweep_distributed
+            from dqnn.trainability.distributed import run_sweep_distributed
 
             sampled = run_sweep_distributed(specs, sweep_cfg, store, scheduler=cfg.scheduler, on_point=cb)
         else:

@@ -1,6 +1,6 @@
 """Cost functions of Eqs. (2)-(4), evaluated on the simulator's factored output state.
 
-Per-sample terms take a :class:`~dqnn.simulate.Factors` output state (qubit order: :mod:`dqnn`):
+Per-sample terms take a :class:`~dqnn.sim.simulate.Factors` output state (qubit order: :mod:`dqnn`):
 
 - global (Eq. 3): ``C_x = 1 - <phi_x|rho_x|phi_x>`` for a target vector ``phi_x`` (2**n_out,);
 - local (Eq. 4): ``C_x = 1 - (1/n_out) sum_j <psi_xj|rho_xj|psi_xj>`` for a product target given by its
@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
-from dqnn.network import Network, NetworkParams
-from dqnn.simulate import Factors, output_factors
-from dqnn.states import real_or_complex
+from dqnn.model.network import Network, NetworkParams
+from dqnn.model.states import real_or_complex
+from dqnn.sim.simulate import Factors, output_factors
 
 CostKind = Literal["global", "local", "observable"]
 
@@ -154,7 +154,7 @@ def map_pairs(
 ) -> Array:
     """``fn(x_i, t_i)`` for every training pair, stacked (N,); inputs and targets as :func:`cost` takes them.
 
-    Real-valued inputs are passed as float64 (:func:`dqnn.states.real_or_complex`: real networks then
+    Real-valued inputs are passed as float64 (:func:`dqnn.model.states.real_or_complex`: real networks then
     simulate in real arithmetic), targets as :func:`check_targets` returns them. A single pair is not
     vmapped, and a concrete target then stays concrete (NumPy), so :func:`local_term` sees its values.
     """

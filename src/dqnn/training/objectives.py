@@ -10,7 +10,7 @@ Every objective is ``C = 1 - (1/N) sum_x Tr[Pi_x rho_x]`` for a *fidelity observ
   ``Pi_x = |y_x><y_x|_0`` (identity on the other output qubits), so ``C_x = 1 - <y_x|rho_x,0|y_x>``.
   The predicted label is ``1`` when ``<1|rho_x,0|1> > 1/2``; accuracy is the fraction predicted right.
 
-Costs and fidelities are evaluated with the simulator (:func:`dqnn.cost.per_pair`); the observables are
+Costs and fidelities are evaluated with the simulator (:func:`dqnn.costs.per_pair`); the observables are
 what parameter-matrix multiplication propagates backwards (:mod:`dqnn.training.pmm`).
 """
 
@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dqnn import states
 from dqnn._jax import Array
-from dqnn.cost import check_targets as _check_cost_targets
-from dqnn.cost import per_pair
-from dqnn.network import Network, NetworkParams
+from dqnn.costs import check_targets as _check_cost_targets
+from dqnn.costs import per_pair
+from dqnn.model import states
+from dqnn.model.network import Network, NetworkParams
 
 ObjectiveKind = Literal["global", "local", "label"]
 OBJECTIVES: tuple[str, ...] = ("global", "local", "label")

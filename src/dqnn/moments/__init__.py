@@ -1,0 +1,52 @@
+"""Exact moments of gradients over the random initialisations (no sampling)."""
+
+from __future__ import annotations
+
+from dqnn.moments.exact import (
+    EXTENDED as EXTENDED,
+)
+from dqnn.moments.exact import (
+    MAX_DENSE_REGISTER as MAX_DENSE_REGISTER,
+)
+from dqnn.moments.exact import (
+    MAX_DENSE_WIRES as MAX_DENSE_WIRES,
+)
+from dqnn.moments.exact import (
+    ExactMoments as ExactMoments,
+)
+from dqnn.moments.exact import (
+    Label as Label,
+)
+from dqnn.moments.exact import (
+    ProductStates as ProductStates,
+)
+from dqnn.moments.exact import (
+    exact_gradient_moments as exact_gradient_moments,
+)
+from dqnn.moments.exact import (
+    exact_moments as exact_moments,
+)
+from dqnn.moments.exact import (
+    fuse_copies as fuse_copies,
+)
+from dqnn.moments.exact import (
+    gate_moment as gate_moment,
+)
+from dqnn.moments.exact import (
+    permutation_vectors as permutation_vectors,
+)
+from dqnn.moments.exact import (
+    problem_data as problem_data,
+)
+from dqnn.moments.exact import (
+    rotation_moment as rotation_moment,
+)
+from dqnn.moments.exact import (
+    rotation_moment_quadrature as rotation_moment_quadrature,
+)
+from dqnn.moments.exact import (
+    single_copy_map as single_copy_map,
+)
+from dqnn.moments.exact import (
+    weingarten_matrix as weingarten_matrix,
+)
