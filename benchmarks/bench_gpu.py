@@ -16,8 +16,8 @@ import time
 
 import jax
 
-from dqnn.trainability.sampling import PointSpec
 from dqnn.trainability import sampling as trainability
+from dqnn.trainability.sampling import PointSpec
 
 POINTS = [
     PointSpec("fig3a", "global", 16, 1),

@@ -87,7 +87,10 @@ def claim_fig3a(out: Path, rc: ReproduceConfig, cost: str, log: Progress) -> Cla
     """Claims 1 and 2: Fig. 3a sampled variance equals the closed form within 3 s.e.; heavy tail flagged."""
     formula = "(1/8)(3/8)^(n-1)" if cost == "global" else "1/(8 n^2)"
     r = _study(
-        out, f"claim-fig3a-{cost}", StudyConfig("fig3a", cost, rc.fig3a_ns, 2, rc.samples, rc.seed, exact=True), log
+        out,
+        f"claim-fig3a-{cost}",
+        StudyConfig(arch="fig3a", cost=cost, ns=rc.fig3a_ns, layers=2, samples=rc.samples, seed=rc.seed, exact=True),
+        log,
     )
     sampled = [p for p in r["points"] if p["method"] != "exact"]
     exact = [p for p in r["points"] if p["method"] == "exact"]
@@ -97,7 +100,10 @@ def claim_fig3a(out: Path, rc: ReproduceConfig, cost: str, log: Progress) -> Cla
     notes = [f"exact engine vs closed form: max relative difference {exact_err:.1e}"]
     if cost == "global" and rc.fig3a_tail_ns:
         t = _study(
-            out, "claim-fig3a-global-tail", StudyConfig("fig3a", "global", rc.fig3a_tail_ns, 2, 1000, rc.seed), log
+            out,
+            "claim-fig3a-global-tail",
+            StudyConfig(arch="fig3a", cost="global", ns=rc.fig3a_tail_ns, layers=2, samples=1000, seed=rc.seed),
+            log,
         )
         for p in t["points"]:
             ratio = p["analytic"] / p["variance"]
@@ -133,13 +139,23 @@ def claim_theorem1(out: Path, rc: ReproduceConfig, log: Progress) -> ClaimResult
         r = _study(
             out,
             f"claim-theorem1-{cost}",
-            StudyConfig("global", cost, rc.theorem1_ns, 1, rc.theorem1_samples, rc.seed, exact=True),
+            StudyConfig(
+                arch="global",
+                cost=cost,
+                ns=rc.theorem1_ns,
+                layers=1,
+                samples=rc.theorem1_samples,
+                seed=rc.seed,
+                exact=True,
+            ),
             log,
         )
         ex = _study(
             out,
             f"claim-theorem1-{cost}-exact",
-            StudyConfig("global", cost, rc.theorem1_exact_ns, 1, 0, rc.seed, exact=True),
+            StudyConfig(
+                arch="global", cost=cost, ns=rc.theorem1_exact_ns, layers=1, samples=0, seed=rc.seed, exact=True
+            ),
             log,
         )
         plots += [r["plot"], ex["plot"]]
@@ -163,9 +179,17 @@ def claim_theorem1(out: Path, rc: ReproduceConfig, log: Progress) -> ClaimResult
 def claim_fig3b(out: Path, rc: ReproduceConfig, cost: str, log: Progress) -> ClaimResult:
     """Claims 4 and 5: Fig. 3b with log-depth: global decays exponentially, local polynomially."""
     ns = rc.fig3b_global_ns if cost == "global" else rc.fig3b_ns
-    r = _study(out, f"claim-fig3b-{cost}", StudyConfig("fig3b", cost, ns, "log", rc.fig3b_samples, rc.seed), log)
+    r = _study(
+        out,
+        f"claim-fig3b-{cost}",
+        StudyConfig(arch="fig3b", cost=cost, ns=ns, layers="log", samples=rc.fig3b_samples, seed=rc.seed),
+        log,
+    )
     ex = _study(
-        out, f"claim-fig3b-{cost}-exact", StudyConfig("fig3b", cost, rc.exact_ns, "log", 0, rc.seed, exact=True), log
+        out,
+        f"claim-fig3b-{cost}-exact",
+        StudyConfig(arch="fig3b", cost=cost, ns=rc.exact_ns, layers="log", samples=0, seed=rc.seed, exact=True),
+        log,
     )
     fe, fs = ex["fits"]["exact"], r["fits"]["sampled"]
     if cost == "global":
@@ -191,7 +215,12 @@ def claim_theorem2(out: Path, rc: ReproduceConfig, log: Progress) -> ClaimResult
     """Claim 6: parameter-matrix multiplication with Haar V(0): Var[d_s C] decays at least as fast as 2^(-n)."""
     rows, plots, ok = [], [], True
     for cost in ("global", "local"):
-        r = _study(out, f"claim-theorem2-{cost}", StudyConfig("pmm", cost, rc.pmm_ns, 1, rc.pmm_samples, rc.seed), log)
+        r = _study(
+            out,
+            f"claim-theorem2-{cost}",
+            StudyConfig(arch="pmm", cost=cost, ns=rc.pmm_ns, layers=1, samples=rc.pmm_samples, seed=rc.seed),
+            log,
+        )
         plots.append(r["plot"])
         fs = r["fits"]["sampled"]
         passed = fs is not None and fs["exponential"]["slope_ci"][0] <= -1.0

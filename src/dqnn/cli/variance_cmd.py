@@ -71,7 +71,18 @@ def variance(
             raise ValueError(f"--samples {samples}: need >= 2 samples, or 0 together with --exact")
         if 0 < samples < 2:
             raise ValueError(f"--samples {samples}: need at least 2 samples for a variance")
-        cfg = StudyConfig(arch, cost, tuple(parse_range(n)), layers, samples, seed, method, exact, dask, scheduler)  # type: ignore[arg-type]
+        cfg = StudyConfig(
+            arch=arch,
+            cost=cost,
+            ns=tuple(parse_range(n)),
+            layers=layers,
+            samples=samples,
+            seed=seed,
+            method=method,  # type: ignore[arg-type]
+            exact=exact,
+            dask=dask,
+            scheduler=scheduler,
+        )
         specs = cfg.specs()
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")

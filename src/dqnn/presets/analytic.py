@@ -61,16 +61,3 @@ BOUNDS: dict[str, Bound] = {
     "pmm-global": Bound("Eq. (14), Theorem 2", "upper", 0.5, "Var[d_s C^G] in O(2^(-n))"),
     "pmm-local": Bound("Eq. (14), Theorem 2", "upper", 0.5, "Var[d_s C^L] in O(2^(-n))"),
 }
-
-
-def exact_variance(arch: str, cost: str, n: int) -> float | None:
-    """The exact variance where the paper gives a closed form (Fig. 3a), else None."""
-    if arch == "fig3a":
-        return fig3a_global(n) if cost == "global" else fig3a_local(n)
-    return None
-
-
-def bound_for(arch: str, cost: str) -> Bound | None:
-    """The paper's scaling law for an architecture (``global`` = Theorem 1) and cost, if any."""
-    key = {"global": "theorem1", "fig3b": "fig3b", "pmm": "pmm"}.get(arch)
-    return None if key is None else BOUNDS[f"{key}-{cost}"]

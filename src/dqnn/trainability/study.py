@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from dqnn.estimators.shots import shots_to_resolve
-from dqnn.presets import analytic
+from dqnn.presets.registry import preset
 from dqnn.trainability.fits import ModelComparison, compare_models
 from dqnn.trainability.plot import plot_variance
 from dqnn.trainability.sampling import Method, PointSpec
@@ -39,23 +38,11 @@ CSV_FIELDS = (
 
 
 def layers_for(arch: str, n: int, layers: str | int) -> int:
-    """Depth of the point at width ``n``: an integer, or ``"log"`` = ``ceil(log2 n)`` brick layers.
-
-    For ``fig3b`` a brick layer is two DQNN layers, so ``"log"`` gives ``2 ceil(log2 n)`` DQNN layers; for the
-    other architectures ``"log"`` gives ``ceil(log2 n)`` layers.
-    """
-    if isinstance(layers, int) or str(layers).isdigit():
-        v = int(layers)
-        if v < 1:
-            raise ValueError(f"layers must be >= 1 or 'log', got {layers!r}")
-        return v
-    if layers != "log":
-        raise ValueError(f"layers must be a positive integer or 'log', got {layers!r}")
-    bricks = max(1, math.ceil(math.log2(max(n, 2))))
-    return 2 * bricks if arch == "fig3b" else bricks
+    """Depth of the point at width ``n``: :meth:`dqnn.presets.registry.Preset.layers` of preset ``arch``."""
+    return preset(arch).layers(n, layers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StudyConfig:
     """A study: ``arch``/``cost`` at each ``n`` in ``ns`` with ``layers``; ``samples`` 0 means exact only."""
 
@@ -72,7 +59,8 @@ class StudyConfig:
 
     def specs(self) -> list[PointSpec]:
         """The points of the study."""
-        return [PointSpec(self.arch, self.cost, n, layers_for(self.arch, n, self.layers)) for n in self.ns]  # type: ignore[arg-type]
+        p = preset(self.arch)
+        return [PointSpec(self.arch, self.cost, n, p.layers(n, self.layers)) for n in self.ns]  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -106,7 +94,7 @@ def exact_point(spec: PointSpec, store: PointStore) -> dict[str, Any] | None:
         "mean_stderr": 0.0,
         "variance": ex["variance"],
         "stderr": 0.0,
-        "analytic": analytic.exact_variance(spec.arch, spec.cost, spec.n),
+        "analytic": preset(spec.arch).exact_variance(spec.cost, spec.n),
         "trusted": True,
         "warnings": [],
         "seconds": ex["seconds"],
@@ -137,7 +125,7 @@ def run_study(
     specs = cfg.specs()
     sampled: list[dict[str, Any]] = []
     if cfg.samples > 0:
-        sweep_cfg = SweepConfig(cfg.samples, cfg.seed, cfg.method, exact=False)
+        sweep_cfg = SweepConfig(samples=cfg.samples, seed=cfg.seed, method=cfg.method, exact=False)
         cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
         if cfg.dask or cfg.scheduler:
             from dqnn.trainability.distributed import run_sweep_distributed
@@ -158,7 +146,7 @@ def run_study(
         "sampled": fit_points([p for p in sampled if p.get("trusted")]),
         "exact": fit_points(exact),
     }
-    bound = analytic.bound_for(cfg.arch, cfg.cost)
+    bound = preset(cfg.arch).bound(cfg.cost)
     result = {
         "config": cfg.to_dict(),
         "version": __version__,
@@ -182,10 +170,11 @@ def run_study(
 
 
 def _reference(arch: str, cost: str) -> Callable[[np.ndarray], np.ndarray] | None:
-    if arch != "fig3a":
+    """The preset's closed form as a curve ``n (k,) -> Var (k,)``, or None where it has none."""
+    p = preset(arch)
+    if p.exact_variance(cost, 2) is None:
         return None
-    f = analytic.fig3a_global if cost == "global" else analytic.fig3a_local
-    return lambda n: np.array([f(float(x)) for x in n])  # type: ignore[arg-type]
+    return lambda n: np.array([p.exact_variance(cost, float(x)) for x in n])  # type: ignore[arg-type]
 
 
 def write_csv(points: list[dict[str, Any]], path: str | Path) -> None:

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from dqnn.presets.registry import preset
 from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, Method, PointSpec, variance_point
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepConfig:
     """Settings shared by every point: ``samples`` initialisations, ``seed``, gradient ``method``, ``exact``."""
 
@@ -85,7 +86,7 @@ def measure(
 
 def exact_variance(spec: PointSpec) -> dict[str, Any] | None:
     """Exact mean/variance from :mod:`dqnn.moments.exact` (None where the engine does not apply, e.g. pmm)."""
-    if spec.arch == "pmm":
+    if preset(spec.arch).parameter != "angle":  # a PMM direction: the exact engine differentiates angles
         return None
     from dqnn.moments.exact import exact_moments
 
