@@ -36,6 +36,11 @@ def zero_pair(n: int, cost: CostKind) -> tuple[Array, Array]:
     return x, jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (1, n, 1))
 
 
+def point_label(arch: str, cost: str, n: int, layers: int) -> str:
+    """The one name of a study point, e.g. ``fig3a-global-n4-L1`` (file names, tables and plots use it)."""
+    return f"{arch}-{cost}-n{n}-L{layers}"
+
+
 @dataclass(frozen=True)
 class GradientProblem:
     """One point of a trainability study: ``Var[d C / d theta_nu]`` over random initialisations."""
@@ -76,5 +81,5 @@ class GradientProblem:
         return zero_pair(self.n, self.cost)
 
     def label(self) -> str:
-        """A short name such as ``fig3a-global-n4-L1``."""
-        return f"{self.arch}-{self.cost}-n{self.n}-L{self.layers}"
+        """A short name such as ``fig3a-global-n4-L1`` (:func:`point_label`)."""
+        return point_label(self.arch, self.cost, self.n, self.layers)

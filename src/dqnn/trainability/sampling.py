@@ -34,7 +34,7 @@ from dqnn.costs import CostKind, cost
 from dqnn.gradients import grad_cost, grad_param_shift
 from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network, NetworkParams
-from dqnn.presets.problems import GradientProblem, zero_pair
+from dqnn.presets.problems import GradientProblem, point_label, zero_pair
 from dqnn.presets.registry import PRESETS, preset
 from dqnn.sim import components, lightcone
 from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET, MAX_CHUNK
@@ -278,13 +278,14 @@ class PointSpec:
         return k
 
     def label(self) -> str:
-        """E.g. ``fig3a-global-n4-L1``."""
-        return f"{self.arch}-{self.cost}-n{self.n}-L{self.layers}"
+        """E.g. ``fig3a-global-n4-L1`` (:func:`dqnn.presets.problems.point_label`)."""
+        return point_label(self.arch, self.cost, self.n, self.layers)
 
 
 def sample_gradients(
     spec: PointSpec,
     samples: int,
+    *,
     seed: int = 0,
     method: GradientMethod = "autodiff",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -339,6 +340,7 @@ class VariancePoint:
 def variance_point(
     spec: PointSpec,
     samples: int,
+    *,
     seed: int = 0,
     method: GradientMethod = "autodiff",
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -347,6 +349,8 @@ def variance_point(
 ) -> tuple[VariancePoint, np.ndarray]:
     """Sample one point and summarise it; returns the point and the raw gradients (S,)."""
     t0 = time.perf_counter()
-    g = sample_gradients(spec, samples, seed, method, memory_budget, progress, engine)
+    g = sample_gradients(
+        spec, samples, seed=seed, method=method, memory_budget=memory_budget, progress=progress, engine=engine
+    )
     exact = preset(spec.arch).exact_variance(spec.cost, spec.n)
     return VariancePoint(spec, method, summarise(g), exact, time.perf_counter() - t0), g

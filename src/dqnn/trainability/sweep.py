@@ -78,7 +78,9 @@ def measure(
     spec: PointSpec, cfg: SweepConfig, progress: Callable[[int], None] | None = None
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Measure one point: sampled statistics, and the exact variance beside them when ``cfg.exact``."""
-    point, g = variance_point(spec, cfg.samples, cfg.seed, cfg.method, cfg.memory_budget, progress)
+    point, g = variance_point(
+        spec, cfg.samples, seed=cfg.seed, method=cfg.method, memory_budget=cfg.memory_budget, progress=progress
+    )
     d = point.to_dict()
     d["exact"] = exact_variance(spec) if cfg.exact else None
     return d, g
