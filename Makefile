@@ -1,18 +1,44 @@
 # Quick start: `make demo` and `make test`. Both create .venv when it is missing.
-PY ?= python3
+# .venv uses the newest Python >= 3.12 that scripts/find-python finds (else python3, if >= 3.11);
+# `make PY=/path/to/python ...` picks one (an existing .venv keeps its Python until pyproject.toml changes
+# or `make clean`). `make smoke-311` runs a few fast test modules in .venv-311 on Python 3.11, the oldest
+# Python dqnn supports (PY311= picks that one).
+PY ?=
+PY311 ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENV311 := .venv-311
+STAMP311 := $(VENV311)/.installed
 DEMO_OUT ?= results/demo
 PYTEST_ARGS ?= -n 2
+# fast modules (about a minute on 2 idle cores): network checks and init, costs and gradients through the
+# simulator, `dqnn simulate` and `dqnn estimate`; less test_cost's real-arithmetic pair, which alone took 40%
+SMOKE_TESTS ?= tests/test_network.py tests/test_cost.py tests/test_gradients.py tests/test_cli_simulate.py \
+	tests/test_cli_estimate.py --deselect tests/test_cost.py::test_real_arithmetic_gives_the_complex_costs_and_gradients
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest smoke-311 bench clean
+
+# $(call make-venv,DIR,PYTHON): (re)create DIR with PYTHON unless it already has that Python version,
+# then install dqnn[dev] into it (the stamps rerun this whenever pyproject.toml changes).
+define make-venv
+	@py="$(2)" && want=$$("$$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])') && \
+	have=$$($(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true) && \
+	if [ "$$have" != "$$want" ]; then \
+		if [ -n "$$have" ]; then echo "$(1): replacing Python $$have with $$want"; fi; \
+		echo "$(1): creating with $$py (Python $$want)"; rm -rf $(1) && "$$py" -m venv $(1); \
+	fi
+	$(1)/bin/python -m pip install -q --upgrade pip
+	$(1)/bin/python -m pip install -q -e '.[dev]'
+	@$(1)/bin/python -c 'import sys, jax, jaxlib; print("$(1): Python", sys.version.split()[0], "jax", jax.__version__, "jaxlib", jaxlib.__version__)'
+	touch $(1)/.installed
+endef
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+	$(call make-venv,$(VENV),$(or $(PY),$$(scripts/find-python)))
+
+$(STAMP311): pyproject.toml
+	$(call make-venv,$(VENV311),$(or $(PY311),$$(scripts/find-python 3.11)))
 
 demo: $(STAMP)
 	$(BIN)/dqnn reproduce --quick --out $(DEMO_OUT)
@@ -29,8 +55,11 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+smoke-311: $(STAMP311)
+	$(VENV311)/bin/python -m pytest $(PYTEST_ARGS) $(SMOKE_TESTS)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV311) results .pytest_cache .mypy_cache .ruff_cache

@@ -7,10 +7,18 @@ them complex128. Importing dqnn therefore switches the flag on, once, and says s
 Set the environment variable ``DQNN_KEEP_X64_FLAG=1`` before importing to leave the flag alone
 (then arrays are complex64 unless you enable x64 yourself).
 
-jaxlib 0.10.1 and 0.10.2 deadlock on this package's vmapped programs on CPU (the main thread waits
-forever on a result while every XLA worker sleeps; neither ``--xla_cpu_multi_thread_eigen=false`` nor
-disabling the YNN fusion helps); 0.9.2 and 0.6.2 run them. ``pyproject.toml`` therefore pins
-``jax<0.10``; newer wheels need Python >= 3.12 and have not been tried.
+``pyproject.toml`` excludes jax/jaxlib 0.10.0-0.10.2 and 0.11.0 (``>=0.6,!=0.10.*,!=0.11.0``): on CPU those jaxlib
+releases can deadlock, in dqnn on the batched QRs of a vmapped Haar initialisation. The bug is jaxlib's
+batch-parallel LAPACK (jax-ml/jax commit bfd9e1fbd3, first released in 0.10.0), not dqnn's programs nor its per-jit
+compiler options. A batched LAPACK kernel (``lapack_zgeqrf_ffi``, ``lapack_zungqr_ffi``) splits its batch into
+chunks, queues them on the XLA CPU thread pool it is itself running on (``jax::ParallelBatchMap``) and waits for
+them (``absl::BlockingCounter::Wait``); once every worker is such a waiting kernel, nothing runs the chunks and the
+main thread waits forever in ``BlockUntilReady`` (a native stack on jaxlib 0.10.2 shows exactly this; hence neither
+``--xla_cpu_multi_thread_eigen=false`` nor disabling the YNN fusion helped). Commit 859992407d (2026-07-21, citing
+jax-ml/jax#36927, a CPU slowdown of batched linear algebra in 0.10.0) took that path out of open-source builds. A
+reproducer without dqnn (qiskit-community/ffsim PR #684) hangs on 0.10.2 and 0.11.0 and passes on 0.9.2 and
+0.12.0.1; dqnn's tests pass on 0.12.0.1 as fast as on 0.9.2. jaxlib has no Python 3.11 wheels after 0.10.2, so
+Python 3.11 gets jax 0.9.2 and Python >= 3.12 the newest release.
 """
 
 from __future__ import annotations
