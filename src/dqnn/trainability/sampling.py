@@ -74,16 +74,17 @@ class Gradient:
     """What is sampled: ``d C / d parameter`` of ``net`` for one pair, over random initialisations.
 
     ``angle`` is the differentiated :class:`~dqnn.model.angles.AngleIndex`, or ``None`` for the PMM direction
-    (Theorem 2). ``inputs`` (1, 2**n_in) and ``targets`` as :func:`dqnn.costs.cost` takes them; ``factors``
-    optionally gives the same pair as single-qubit factors ``((n_in, 2), (n_out, 2))`` when both are product
-    states, which lets the light-cone and component engines run.
+    (Theorem 2). The pair is given as ``data() -> (inputs, targets)`` as :func:`dqnn.costs.cost` takes them
+    (inputs (1, 2**n_in)); it is called only by the engines that need it, so a wide product pair never has
+    to be a vector. ``factors`` optionally gives the same pair as single-qubit factors
+    ``((n_in, 2), (n_out, 2))`` when both are product states, which lets the light-cone and component
+    engines run.
     """
 
     net: Network
     angle: AngleIndex | None
-    inputs: Any
-    targets: Any
     cost: CostKind
+    data: Callable[[], tuple[Any, Any]]
     factors: tuple[np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
@@ -120,7 +121,8 @@ def gradient_sampler(g: Gradient, method: GradientMethod = "autodiff") -> Callab
     Two jitted programs: the random draws (:func:`dqnn._jax.jit_rng`, fast to compile) and the
     simulation (default XLA options, fast to run).
     """
-    net, x, t = g.net, g.inputs, g.targets
+    net = g.net
+    x, t = g.data()
 
     def cost_fn(q: NetworkParams) -> jax.Array:
         return cost(net, q, x, t, g.cost)
@@ -265,10 +267,9 @@ class PointSpec:
     def gradient(self) -> Gradient:
         """What this point samples: its network, parameter and the pair ``|0...0> -> |0...0>``."""
         net = self.network()
-        x, t = self.data()
         zeros = (np.tile(_ZERO, (net.num_inputs, 1)), np.tile(_ZERO, (net.num_outputs, 1)))
         angle = self.problem().angle_index(net) if preset(self.arch).parameter == "angle" else None
-        return Gradient(net, angle, x, t, self.cost, zeros)
+        return Gradient(net, angle, self.cost, self.data, zeros)
 
     def key(self, seed: int) -> jax.Array:
         """The PRNG key of this point for a study seed (independent of chunking; the preset's fixed ``key_id``)."""
