@@ -39,10 +39,9 @@ Array = Any
 def rng_compiler_options() -> dict[str, Any] | None:
     """XLA options for programs that only draw random numbers (e.g. a vmapped ``Network.init``).
 
-    On CPU, LLVM optimisation level 2 instead of the default 3: a vmapped threefry kernel then compiles in
-    about 0.3 s instead of 1 s (there is one per random call site, so a Haar-random network's init took
-    ~5 s to compile), with the same numbers. Simulation programs keep level 3, which runs them 1.4-1.6x
-    faster. Other backends keep their defaults (None).
+    On CPU, LLVM optimisation level 2 instead of the default 3: vmapped threefry kernels (one per random call
+    site) compile several times faster with the same numbers; simulation programs keep level 3, which runs
+    them faster (measurements: ``benchmarks/results_simulate.md``). Other backends keep their defaults (None).
     """
     return {"xla_backend_optimization_level": 2} if jax.default_backend() == "cpu" else None
 

@@ -9,11 +9,17 @@ Per-sample terms take a :class:`~dqnn.sim.simulate.Factors` output state (qubit 
 
 Training-set costs (Eq. 2) average the terms over ``N`` pairs: inputs ``(N, 2**n_in)`` vectors or
 ``(N, 2**n_in, 2**n_in)`` density matrices, with targets stacked along the same leading axis.
+
+Each cost kind is one :class:`CostDef` in :data:`COSTS` (its per-pair term and the shape of one target), so a
+new cost is one entry here (:func:`register_cost`) plus its tests: the simulator, gradients and the variance
+engine's full simulator take it at once; engines and estimators that exploit a particular cost (light cones
+for the local cost, the inverse-unitary circuit, exact moments) say clearly when they do not take it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import jax
@@ -100,24 +106,51 @@ def observable_term(f: Factors, observable: Array) -> Array:
     return jnp.real(jnp.trace(b.conj().T @ (observable @ f.a)))
 
 
+@dataclass(frozen=True)
+class CostDef:
+    """One cost kind: its per-pair ``term(output_state, target) -> scalar`` and the shape of one target."""
+
+    name: str
+    term: Callable[[Factors, Array], Array]
+    target_shape: Callable[[int], tuple[int, ...]]  # n_out -> shape of one pair's target
+    doc: str
+
+
+#: The cost kinds, by name (:func:`register_cost` adds one).
+COSTS: dict[str, CostDef] = {
+    c.name: c
+    for c in (
+        CostDef("global", global_term, lambda n: (2**n,), "Eq. (3): 1 - <phi|rho|phi>; target vector (2**n_out,)"),
+        CostDef("local", local_term, lambda n: (n, 2), "Eq. (4): single-qubit fidelities; target factors (n_out, 2)"),
+        CostDef("observable", observable_term, lambda n: (2**n, 2**n), "Tr[O rho]; Hermitian O (2**n_out, 2**n_out)"),
+    )
+}
+
+
+def register_cost(definition: CostDef) -> None:
+    """Add a cost kind (ValueError if the name is taken)."""
+    if definition.name in COSTS:
+        raise ValueError(f"cost kind {definition.name!r} exists already")
+    COSTS[definition.name] = definition
+
+
+def cost_def(kind: str) -> CostDef:
+    """The :class:`CostDef` of ``kind`` (ValueError listing the valid kinds otherwise)."""
+    try:
+        return COSTS[kind]
+    except KeyError:
+        raise ValueError(f"cost kind {kind!r} is not one of {', '.join(repr(k) for k in COSTS)}") from None
+
+
 def term(kind: CostKind, f: Factors, target: Array) -> Array:
-    """Dispatch to :func:`global_term`, :func:`local_term` or :func:`observable_term`."""
-    if kind == "global":
-        return global_term(f, target)
-    if kind == "local":
-        return local_term(f, target)
-    if kind == "observable":
-        return observable_term(f, target)
-    raise ValueError(f"cost kind {kind!r} is not 'global', 'local' or 'observable'")
+    """The per-pair term of cost ``kind`` (:data:`COSTS`): :func:`global_term`, :func:`local_term`, ..."""
+    return cost_def(kind).term(f, target)
 
 
 def check_targets(kind: CostKind, targets: ArrayLike, n_pairs: int, n_out: int) -> Array:
     """Shape-check stacked targets for ``kind`` (leading axis ``n_pairs``) and return them as complex128."""
-    if kind not in ("global", "local", "observable"):
-        raise ValueError(f"cost kind {kind!r} is not 'global', 'local' or 'observable'")
+    want = (n_pairs, *cost_def(kind).target_shape(n_out))
     t = jnp.asarray(targets, dtype=jnp.complex128)
-    d = 2**n_out
-    want = {"global": (n_pairs, d), "local": (n_pairs, n_out, 2), "observable": (n_pairs, d, d)}[kind]
     if t.shape != want:
         raise ValueError(f"{kind} cost: targets must have shape {want} for {n_pairs} pair(s), got {t.shape}")
     return t

@@ -35,11 +35,14 @@ def as_input(
     complex128, or float64 when ``keep_real`` and the state is real-valued (:func:`is_real`).
 
     Raises:
-        ValueError: naming ``name`` for a wrong dimension, a vector that is not normalised, or a matrix
-            that is not Hermitian, not positive or not of trace one (tolerance :data:`STATE_ATOL`).
+        ValueError: naming ``name`` for non-finite entries, a wrong dimension, a vector that is not
+            normalised, or a matrix that is not Hermitian, not positive or not of trace one (tolerance
+            :data:`STATE_ATOL`).
     """
     x = state if isinstance(state, jax.Array) else np.asarray(state)
     d = 2**num_qubits
+    if _concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+        raise ValueError(f"{name}: has non-finite entries (NaN or inf)")
     if x.ndim == 1:
         if x.shape[0] != d:
             raise ValueError(f"{name}: a state vector on {num_qubits} qubit(s) has length {d}, got {x.shape[0]}")

@@ -1,4 +1,4 @@
-"""Exact moments of a gradient over the initialisation ensemble, without sampling (issue 7).
+"""Exact moments of a gradient over the initialisation ensemble, without sampling.
 
 For a network whose random elements are independent and each either a unitary 2-design on its wires
 (:class:`~dqnn.model.families.HaarUnitary` perceptrons, :class:`~dqnn.model.families.RandomUnitary` circuit elements) or

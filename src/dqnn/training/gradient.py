@@ -1,7 +1,7 @@
 """Gradient training of circuit angles (Eq. 5 perceptrons) with optax: Adam or SGD.
 
 The trainable parameters are all circuit angles ``theta`` of the network, gathered into one flat vector
-``(P,)`` in the order of :func:`dqnn.gradients.angle_indices`; every other leaf (Haar blocks of
+``(P,)`` in the order of :func:`dqnn.model.angles.angle_indices`; every other leaf (Haar blocks of
 ``RandomUnitary`` elements, Haar perceptrons, fixed gates) stays as initialised. Gradients are exact:
 automatic differentiation, or the two-term parameter-shift rule
 ``dC/dtheta_k = [C(theta + pi/2 e_k) - C(theta - pi/2 e_k)] / 2`` (:func:`dqnn.gradients.grad_param_shift`,
@@ -83,7 +83,7 @@ def check_angles(net: Network, config: GradientConfig) -> None:
 
 
 def flatten_angles(net: Network, params: NetworkParams) -> Array:
-    """All angles as one vector ``(P,)`` (order of :func:`dqnn.gradients.angle_indices`)."""
+    """All angles as one vector ``(P,)`` (order of :func:`dqnn.model.angles.angle_indices`)."""
     parts = [
         jnp.reshape(params[l][j]["theta"], (-1,))
         for l, layer in enumerate(net.layers)
