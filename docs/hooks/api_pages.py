@@ -22,7 +22,7 @@ NAV_TITLE = "API reference"
 
 
 def _public(p: Path) -> bool:
-    return not p.name.startswith("_") and (p.is_dir() and (p / "__init__.py").exists() or p.suffix == ".py")
+    return not p.name.startswith("_") and ((p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py")
 
 
 def _layout_order() -> list[str]:

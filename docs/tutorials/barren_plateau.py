@@ -4,8 +4,6 @@ Run it with ``python docs/tutorials/barren_plateau.py``; it is seeded and assert
 """
 
 # --8<-- [start:closed-forms]
-import numpy as np
-
 from dqnn.moments import exact_moments
 from dqnn.presets import GradientProblem, analytic
 from dqnn.trainability import PointSpec, compare_models, pick_engine, variance_point
@@ -56,7 +54,8 @@ for cost, rows in results.items():
 for cost, rows in results.items():
     ns = [n for n, _, _ in rows]
     fit = compare_models(ns, [p.stats.variance for _, p, _ in rows], [p.stats.stderr for _, p, _ in rows])
-    print(f"{cost}: better model {fit.better}; base b = {fit.exponential.base:.3f}, power p = {fit.polynomial.slope:.2f}")
+    b, p = fit.exponential.base, fit.polynomial.slope
+    print(f"{cost}: better model {fit.better}; base b = {b:.3f}, power p = {p:.2f}")
     if cost == "global":
         # a barren plateau: exponential decay with base 3/8 per qubit
         assert fit.better == "exponential" and abs(fit.exponential.base - 0.375) < 0.05
@@ -71,9 +70,11 @@ for cost, rows in results.items():
 # and the verdict says so.
 spec = PointSpec("fig3a", "global", 12, layers=1)
 point, _ = variance_point(spec, 300, seed=SEED)
-print(f"global n=12, S=300: sampled {point.stats.variance:.3e} +- {point.stats.stderr:.1e}, "
-      f"closed form {closed['global'](12):.3e}, kurtosis {point.stats.kurtosis:.3g} "
-      f"(true {analytic.fig3a_global_kurtosis(12):.3g}), trusted={point.stats.trusted}")
+print(
+    f"global n=12, S=300: sampled {point.stats.variance:.3e} +- {point.stats.stderr:.1e}, "
+    f"closed form {closed['global'](12):.3e}, kurtosis {point.stats.kurtosis:.3g} "
+    f"(true {analytic.fig3a_global_kurtosis(12):.3g}), trusted={point.stats.trusted}"
+)
 for w in point.stats.warnings:
     print("  warning:", w)
 assert not point.stats.trusted and point.stats.warnings

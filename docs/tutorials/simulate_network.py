@@ -40,6 +40,7 @@ rho_out_mixed = np.asarray(dqnn.output_state(net, params, rho_mixed))
 print("output state", rho_out.shape, rho_out.dtype)
 # --8<-- [end:simulate]
 
+
 # --8<-- [start:check]
 def check_density_matrix(rho: np.ndarray, dim: int) -> None:
     """Shape, Hermitian, unit trace, positive semidefinite."""

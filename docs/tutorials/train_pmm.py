@@ -4,6 +4,8 @@ Run it with ``python docs/tutorials/train_pmm.py``; it is seeded and asserts wha
 """
 
 # --8<-- [start:data]
+import itertools
+
 import jax
 import numpy as np
 
@@ -47,7 +49,7 @@ print(f"training cost {costs[0]:.4f} -> {costs[-1]:.4f}; test cost {test_before:
 
 # --8<-- [start:check]
 # Every step lowered the training cost (to first order in eps a PMM step never raises it), and it was learned.
-assert all(b < a for a, b in zip(costs, costs[1:], strict=False)), costs
+assert all(b < a for a, b in itertools.pairwise(costs)), costs
 assert costs[-1] < 0.25 * costs[0], (costs[0], costs[-1])
 # The trained perceptrons are still unitary: Eq. (13) multiplies them by exp(i eps K) with K Hermitian.
 for layer in params:
