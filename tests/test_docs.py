@@ -84,6 +84,10 @@ def test_cli_page_lists_every_command_and_option():
 
     page = (DOCS / "guide" / "cli.md").read_text()
     group = typer.main.get_command(app)
+    for param in group.params:  # options of `dqnn` itself, before the command
+        for opt in param.opts:
+            if opt.startswith("-"):
+                assert opt in page, f"guide/cli.md does not mention the global option {opt}"
     for name, cmd in group.commands.items():
         assert f"dqnn {name}" in page, f"guide/cli.md does not describe `dqnn {name}`"
         for param in cmd.params:
