@@ -17,7 +17,7 @@ PYTEST_ARGS ?= -n 2
 SMOKE_TESTS ?= tests/test_network.py tests/test_cost.py tests/test_gradients.py tests/test_cli_simulate.py \
 	tests/test_cli_estimate.py --deselect tests/test_cost.py::test_real_arithmetic_gives_the_complex_costs_and_gradients
 
-.PHONY: demo test lint typecheck pytest smoke-311 bench clean
+.PHONY: demo test lint typecheck pytest smoke-311 docs bench clean
 
 # $(call make-venv,DIR,PYTHON): (re)create DIR with PYTHON unless it already has that Python version,
 # then install dqnn[dev] into it (the stamps rerun this whenever pyproject.toml changes).
@@ -58,8 +58,12 @@ test: lint typecheck pytest
 smoke-311: $(STAMP311)
 	$(VENV311)/bin/python -m pytest $(PYTEST_ARGS) $(SMOKE_TESTS)
 
+# the documentation site (docs/, mkdocs.yml) into site/; --strict: any warning (a broken link or reference) fails
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -d site
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulate.py
 
 clean:
-	rm -rf $(VENV) $(VENV311) results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV311) results site .pytest_cache .mypy_cache .ruff_cache
