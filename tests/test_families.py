@@ -89,3 +89,34 @@ def test_fuse_keeps_the_unitary_and_concrete_gates_concrete():  # type: ignore[n
     fixed = fuse([GateOp(np.asarray(gates.CZ), (0, 1)), GateOp(np.asarray(gates.HADAMARD), (1,))])
     assert len(fixed) == 1 and isinstance(fixed[0].matrix, np.ndarray)
     assert len(fuse(ops, max_wires=1)) == len(ops)  # nothing spans one wire here
+
+
+def test_every_family_speaks_the_protocol():
+    from dqnn.model.protocol import PAULI_RULE, Family, MomentGate, MomentRotation, MomentTwirl
+
+    fixed = families.Fixed(gates.CNOT)
+    haar = families.HaarUnitary(2)
+    circ = Circuit(2, [Rot("Y", (0,)), Gate("CZ", (0, 1)), RandomUnitary((0, 1)), Rot(np.diag([0.0, 1, 2, 3]), (0, 1))])
+    for fam in (fixed, haar, circ):
+        assert isinstance(fam, Family)
+    assert fixed.moment_elements() == (MomentGate(fixed.unitary, (0, 1)),)
+    assert (fixed.shift_rule(0), fixed.packed(0), fixed.matrix_parameter, fixed.fusable) == (None, None, None, False)
+    assert haar.matrix_parameter == "u" and haar.moment_elements() == (MomentTwirl((0, 1)),)
+    assert haar.packed(0) is None and not haar.fusable
+    assert circ.fusable and circ.matrix_parameter is None
+    assert circ.shift_rule(0) == PAULI_RULE and circ.shift_rule(1) is None
+    assert "element 3" in circ.why_not("shift_rule", 1) and "eigenvalues +-1" in circ.why_not("shift_rule", 1)
+    assert circ.packed(0) is None and "not real" in circ.why_not("packed", 0)
+    assert circ.moment_elements() is None and "element 3" in circ.why_not("moments")
+    good = Circuit(2, [Rot("Y", (0,)), Gate("CZ", (0, 1)), RandomUnitary((0, 1)), Rot("XZ", (0, 1))])
+    els = good.moment_elements()
+    assert els is not None
+    assert [type(e) for e in els] == [MomentRotation, MomentGate, MomentTwirl, MomentRotation]
+    assert [e.angle for e in els if isinstance(e, MomentRotation)] == [0, 1]
+    np.testing.assert_array_equal(els[3].generator, gates.pauli_string("XZ"))
+    real = Circuit(2, [Gate("CZ", (0, 1)), Rot("Y", (1,)), Rot("Y", (0,))])
+    assert real.angle_position(1) == 2
+    pk = real.packed(1)
+    assert isinstance(pk, families.Packed) and (pk.position, pk.angle, pk.real) == (2, 1, False)
+    with pytest.raises(ValueError, match="angle 2 out of range"):
+        real.angle_position(2)

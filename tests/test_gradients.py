@@ -55,3 +55,56 @@ def test_angle_helpers_and_errors():
     net2 = dqnn.Network([1, 1], [[dqnn.Perceptron([0], [0], c)]])
     with pytest.raises(ValueError, match="eigenvalues"):
         G.check_shift_rule(net2, G.AngleIndex(0, 0, 0))
+
+
+def test_shift_rule_comes_from_the_family_and_errors_name_it():
+    from dqnn.model.protocol import PAULI_RULE
+
+    net = dqnn.presets.architectures.fig3a(2, 1)
+    idx = G.AngleIndex(0, 1, 0)
+    assert G.check_shift_rule(net, idx) == PAULI_RULE
+    shifts, scales = G.shift_rules(net)
+    np.testing.assert_array_equal(shifts, np.full(2, np.pi / 2))
+    np.testing.assert_array_equal(scales, np.full(2, 0.5))
+    x = np.zeros((1, 4))
+    x[0, 0] = 1.0
+    p = net.init(jax.random.key(1))
+
+    def f(q):  # type: ignore[no-untyped-def]
+        return dqnn.cost(net, q, x, x, "global")
+
+    assert float(G.grad_param_shift(f, p, idx, net)) == float(G.grad_param_shift(f, p, idx))  # the same numbers
+    c = dqnn.Circuit(2, [dqnn.Rot("Y", (1,)), dqnn.Rot(np.diag([0.0, 1, 2, 3]), (0, 1))])
+    bad = dqnn.Network([1, 1], [[dqnn.Perceptron([0], [0], dqnn.HaarUnitary(2)), dqnn.Perceptron([0], [0], c)]])
+    with pytest.raises(
+        ValueError,
+        match=r"angle L0P1A1: family Circuit has no exact two-term parameter-shift rule: "
+        r"the generator of its angle 1 \(element 1\)",
+    ):
+        G.check_shift_rule(bad, G.AngleIndex(0, 1, 1))
+    with pytest.raises(ValueError, match="L0P1A1"):
+        G.shift_rules(bad)
+    with pytest.raises(ValueError, match="L0P1A1"):
+        G.grad_param_shift(f, bad.init(jax.random.key(0)), G.AngleIndex(0, 1, 1), bad)
+
+
+def test_grad_param_shift_all_is_the_single_angle_rule_for_every_angle():
+    net = dqnn.presets.architectures.fig3a(2, 1)
+    x = np.zeros((1, 4))
+    x[0, 0] = 1.0
+    p = net.init(jax.random.key(2))
+    idx = G.angle_indices(net)
+    theta = jax.numpy.stack([G.get_angle(p, i) for i in idx])
+
+    def of_theta(th):  # type: ignore[no-untyped-def]
+        q = p
+        for k, i in enumerate(idx):
+            q = G.set_angle(q, i, th[k])
+        return dqnn.cost(net, q, x, x, "global")
+
+    every = np.asarray(G.grad_param_shift_all(of_theta, theta, *G.shift_rules(net)))
+    np.testing.assert_array_equal(every, np.asarray(G.grad_param_shift_all(of_theta, theta)))  # default: +-1 rule
+    one = [float(G.grad_param_shift(lambda q: dqnn.cost(net, q, x, x, "global"), p, i, net)) for i in idx]
+    np.testing.assert_allclose(every, one, atol=1e-14)
+    with pytest.raises(ValueError, match="both"):
+        G.grad_param_shift_all(of_theta, theta, np.ones(2))

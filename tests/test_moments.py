@@ -200,3 +200,60 @@ def test_theorem1_wide_register() -> None:
     loc = [exact_moments(GradientProblem("global", n, 2, "local")).variance for n in (8, 10)]
     assert 0 < g[1] < g[0] / 16  # at least 2^(-2n)
     assert 0 < loc[1] < loc[0] / 4  # at least 2^(-n)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the family protocol: moment descriptions and refusals
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_a_family_without_a_moment_description_is_refused_by_name() -> None:
+    from dqnn.model.protocol import FamilyDefaults, GateOp
+
+    class Opaque(FamilyDefaults):  # the core of the protocol only
+        num_qubits, num_angles = 2, 0
+
+        def init(self, key):  # type: ignore[no-untyped-def]
+            return {}
+
+        def ops(self, params):  # type: ignore[no-untyped-def]
+            return [GateOp(jnp.asarray(gates.CNOT), (0, 1))]
+
+        def matrix(self, params):  # type: ignore[no-untyped-def]
+            return jnp.asarray(gates.CNOT)
+
+    x, t = np.eye(2)[:1], np.eye(2)[:1]
+    net = Network([1, 1], [[Perceptron([0], [0], Circuit(2, [Rot("Y", (1,))])), Perceptron([0], [0], Opaque())]])
+    with pytest.raises(ValueError, match=r"perceptron L0P1: family Opaque has no description for the exact moment"):
+        exact_gradient_moments(net, AngleIndex(0, 0, 0), x, t)
+    bad = Network([1, 1], [[Perceptron([0], [0], Circuit(2, [Rot(np.diag([1.0, 0, 0, -1]), (0, 1))]))]])
+    with pytest.raises(ValueError, match=r"angle L0P0A0: family Circuit has no description .*element 0's generator"):
+        exact_gradient_moments(bad, AngleIndex(0, 0, 0), x, t)
+
+
+def test_a_moment_description_is_checked() -> None:
+    from dqnn.model.protocol import MomentRotation
+
+    class Described(Circuit):
+        def __init__(self, els):  # type: ignore[no-untyped-def]
+            super().__init__(2, [Rot("Y", (1,))])
+            object.__setattr__(self, "_els", els)
+
+        def moment_elements(self):  # type: ignore[no-untyped-def]
+            return self._els  # type: ignore[attr-defined]
+
+    x, t = np.eye(2)[:1], np.eye(2)[:1]
+    y = np.asarray(gates.Y)
+    for els, msg in (
+        ((MomentRotation(y, (1,), 0, 0.5),), "rate 0.5 is not a nonzero integer"),
+        ((), r"rotations of angles \[\]"),
+        ((MomentRotation(y, (1,), 0), MomentRotation(y, (1,), 0)), r"rotations of angles \[0, 0\]"),
+        ((MomentRotation(y, (3,), 0),), r"wires \(3,\) out of range"),
+    ):
+        net = Network([1, 1], [[Perceptron([0], [0], Described(els))]])
+        with pytest.raises(ValueError, match=msg):
+            exact_gradient_moments(net, AngleIndex(0, 0, 0), x, t)
+    ok = Network([1, 1], [[Perceptron([0], [0], Described((MomentRotation(y, (1,), 0),)))]])
+    ref = Network([1, 1], [[Perceptron([0], [0], Circuit(2, [Rot("Y", (1,))]))]])
+    a, b = (exact_gradient_moments(n, AngleIndex(0, 0, 0), x, t) for n in (ok, ref))
+    assert (a.mean, a.second_moment) == (b.mean, b.second_moment)

@@ -147,6 +147,23 @@ def test_bad_uses_are_named():
     with pytest.raises(ValueError, match="angle 2 out of range"):
         packed.PackedCircuit(Circuit(1, [Rot("Y", (0,))]), 2)
     fixed = Network([1, 1], [[Perceptron([0], [0], HaarUnitary(2))]])
-    with pytest.raises(ValueError, match="not a Circuit"):
+    with pytest.raises(ValueError, match="angle L0P0A0: family HaarUnitary has no packed form"):
         packed.packed_network(fixed, idx)
+    complex_circuit = Network([1, 1], [[Perceptron([0], [0], Circuit(2, [Rot("X", (0,))]))]])
+    with pytest.raises(ValueError, match=r"angle L0P0A0: family Circuit has no packed form.*not real"):
+        packed.packed_network(complex_circuit, idx)
+
+
+def test_packed_circuit_is_the_circuits_packed_form():
+    c = Circuit(2, [Gate("CZ", (0, 1)), Rot("Y", (1,)), Rot("Y", (0,))])
+    params = {"theta": jnp.array([0.3, -1.1]), "haar": ()}
+    for angle in range(2):
+        a = packed.PackedCircuit(c, angle).ops(params)
+        pk = c.packed(angle)
+        assert pk is not None
+        b = pk.ops(params)
+        assert [o.wires for o in a] == [o.wires for o in b]
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(np.asarray(x.matrix), np.asarray(y.matrix))
+    assert Circuit(1, [Rot("X", (0,))]).packed(0) is None
     assert np.allclose(gates.pauli_rotation("Y", 0.0), np.eye(2))

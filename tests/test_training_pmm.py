@@ -192,3 +192,60 @@ def test_pmm_classifies_ising_phases():
     res = train(TrainConfig(task="ising", widths=(4, 1), method="pmm", pairs=20, test_pairs=40, steps=60, seed=1))
     assert res.summary["train_accuracy"] >= 0.85
     assert res.summary["test_accuracy"] >= 0.8  # chance is about 0.5
+
+
+def test_pmm_trains_any_family_with_a_matrix_parameter():
+    """The protocol's ``matrix_parameter``: a family of its own with the key "w" is trained like HaarUnitary, and a
+    HamiltonianRotation (no matrix parameter) takes part untrained."""
+    from dqnn.model.hamiltonian import HamiltonianRotation
+    from dqnn.model.protocol import FamilyDefaults, GateOp
+
+    class WUnitary(FamilyDefaults):
+        num_angles = 0
+
+        def __init__(self, num_qubits: int):
+            self.num_qubits = num_qubits
+
+        @property
+        def matrix_parameter(self) -> str:
+            return "w"
+
+        def init(self, key):  # type: ignore[no-untyped-def]
+            return {"w": gates.haar_unitary(key, 2**self.num_qubits)}
+
+        def ops(self, params):  # type: ignore[no-untyped-def]
+            return [GateOp(params["w"], tuple(range(self.num_qubits)))]
+
+        def matrix(self, params):  # type: ignore[no-untyped-def]
+            return params["w"]
+
+    h = np.asarray(gates.pauli_string("ZX")) + 0.5 * np.asarray(gates.pauli_string("YY"))
+    ham = HamiltonianRotation(h)
+
+    def build(fam):  # type: ignore[no-untyped-def]
+        return Network(
+            [1, 2], [[Perceptron([0], [0], fam(2)), Perceptron([0], [1], ham), Perceptron([0], [1], fam(2))]]
+        )
+
+    net_u, net_w = build(HaarUnitary), build(WUnitary)
+    pu = net_u.init(jax.random.key(3))
+    pw = tuple(tuple({"w": q["u"]} if "u" in q else q for q in row) for row in pu)
+    x = datasets.haar_states(jax.random.key(4), 1, 3)
+    t = datasets.haar_states(jax.random.key(5), 2, 3)
+    obs = observable_factors("global", t, 2)
+    fid_u, g_u = pmm.fidelity_and_generators(net_u, pu, x, obs)
+    fid_w, g_w = pmm.fidelity_and_generators(net_w, pw, x, obs)
+    assert float(fid_u) == float(fid_w) and g_u[0][1] is None and g_w[0][1] is None
+    for j in (0, 2):
+        np.testing.assert_array_equal(np.asarray(g_u[0][j]), np.asarray(g_w[0][j]))
+    new_u, c_u = pmm.pmm_update(net_u, pu, x, obs, pmm.PMMConfig())
+    new_w, c_w = pmm.pmm_update(net_w, pw, x, obs, pmm.PMMConfig())
+    assert float(c_u) == float(c_w)
+    np.testing.assert_array_equal(np.asarray(new_u[0][2]["u"]), np.asarray(new_w[0][2]["w"]))
+    assert new_w[0][1] is pw[0][1]  # the HamiltonianRotation is not trained
+    g_ad = pmm.generators_autodiff(lambda p: objective(net_w, p, "global", x, t), net_w, pw)
+    np.testing.assert_allclose(np.asarray(g_ad[0][0]), np.asarray(g_w[0][0]), atol=1e-10)
+    with pytest.raises(
+        ValueError, match=r"apply_generators: perceptron L0P1: family HamiltonianRotation has no matrix"
+    ):
+        pmm.apply_generators(net_w, pw, ((g_w[0][0], g_w[0][0], None),), 0.1)

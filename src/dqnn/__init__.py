@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "Fixed": "dqnn.model.families",
     "Gate": "dqnn.model.families",
     "HaarUnitary": "dqnn.model.families",
+    "HamiltonianRotation": "dqnn.model.hamiltonian",
     "Network": "dqnn.model.network",
     "Perceptron": "dqnn.model.network",
     "RandomUnitary": "dqnn.model.families",

@@ -17,9 +17,9 @@ from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
 from dqnn.costs import CostKind, cost
-from dqnn.model.angles import AngleIndex, check_index, get_angle, set_angle, shift_angle
-from dqnn.model.families import Circuit
+from dqnn.model.angles import AngleIndex, angle_indices, check_index, get_angle, set_angle, shift_angle
 from dqnn.model.network import Network, NetworkParams
+from dqnn.model.protocol import PAULI_RULE, ShiftRule, capability_error
 from dqnn.sim import packed
 
 CostFn = Callable[[NetworkParams], Array]
@@ -52,22 +52,63 @@ def grad_cost(
     return grad_autodiff(lambda p: cost(net, p, inputs, targets, kind), params, idx)
 
 
-def check_shift_rule(net: Network, idx: AngleIndex) -> None:
-    """ValueError unless the generator of angle ``idx`` has spectrum {-1, +1} (two-term shift rule)."""
+def check_shift_rule(net: Network, idx: AngleIndex) -> ShiftRule:
+    """The exact two-term shift rule of angle ``idx`` (its family's ``shift_rule``); ValueError naming the angle
+    and the family when it has none (e.g. a :class:`~dqnn.model.families.Rot` generator without eigenvalues +-1)."""
     check_index(net, idx)
     fam = net.layers[idx.layer][idx.perceptron].unitary
-    if not isinstance(fam, Circuit) or not fam.shift_rule_ok[idx.angle]:
-        raise ValueError(f"angle {idx}: the two-term parameter-shift rule needs a generator with eigenvalues +-1")
+    rule = fam.shift_rule(idx.angle)
+    if rule is None:
+        raise capability_error(f"angle {idx}", fam, "shift_rule", idx.angle)
+    return rule
 
 
-def grad_param_shift(cost_fn: CostFn, params: NetworkParams, idx: AngleIndex) -> Array:
-    """``d C / d theta_idx = [C(theta + pi/2) - C(theta - pi/2)] / 2`` (generators with eigenvalues +-1).
+def shift_rules(net: Network, indices: list[AngleIndex] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(shifts, scales)``, each ``(P,)``: the rule of every angle of ``indices`` (default: all, in the order of
+    :func:`~dqnn.model.angles.angle_indices`), for :func:`grad_param_shift_all`; ValueError as
+    :func:`check_shift_rule`."""
+    rules = [check_shift_rule(net, i) for i in (angle_indices(net) if indices is None else indices)]
+    return np.array([r.shift for r in rules], dtype=np.float64), np.array([r.scale for r in rules], dtype=np.float64)
 
-    This is what a quantum computer evaluates; with exact costs it equals :func:`grad_autodiff`.
+
+def grad_param_shift(cost_fn: CostFn, params: NetworkParams, idx: AngleIndex, net: Network | None = None) -> Array:
+    """``d C / d theta_idx = scale [C(theta + shift) - C(theta - shift)]``, the exact two-term rule of the angle.
+
+    ``net`` given: its family's rule (:func:`check_shift_rule`; ValueError when there is none). Without ``net``
+    the rule of generators with eigenvalues +-1, ``[C(theta + pi/2) - C(theta - pi/2)] / 2``
+    (:data:`~dqnn.model.protocol.PAULI_RULE`), which is the family's rule for every :class:`~dqnn.model.families.Rot`
+    the rule applies to; pass ``net`` for any other family. This is what a quantum computer evaluates; with exact
+    costs it equals :func:`grad_autodiff`.
     """
-    plus = cost_fn(shift_angle(params, idx, np.pi / 2))
-    minus = cost_fn(shift_angle(params, idx, -np.pi / 2))
-    return 0.5 * (plus - minus)
+    rule = PAULI_RULE if net is None else check_shift_rule(net, idx)
+    plus = cost_fn(shift_angle(params, idx, rule.shift))
+    minus = cost_fn(shift_angle(params, idx, -rule.shift))
+    return rule.combine(plus, minus)
+
+
+def grad_param_shift_all(
+    cost_of_theta: Callable[[Array], Array],
+    theta: Array,
+    shifts: ArrayLike | None = None,
+    scales: ArrayLike | None = None,
+) -> Array:
+    """The two-term rule for every angle at once: ``(P,)`` with entry ``k`` =
+    ``scales[k] [C(theta + shifts[k] e_k) - C(theta - shifts[k] e_k)]`` (``vmap`` over the ``2 P`` shifted costs).
+
+    ``cost_of_theta``: the cost of a flat angle vector ``theta`` ``(P,)``; ``shifts``, ``scales``:
+    :func:`shift_rules` of the network (default: :data:`~dqnn.model.protocol.PAULI_RULE` for every angle).
+    """
+    p = theta.shape[0]
+    if (shifts is None) != (scales is None):
+        raise ValueError("grad_param_shift_all: give both shifts and scales, or neither")
+    s = np.full(p, PAULI_RULE.shift) if shifts is None else np.asarray(shifts, dtype=np.float64)
+    c = np.full(p, PAULI_RULE.scale) if scales is None else np.asarray(scales, dtype=np.float64)
+    if s.shape != (p,) or c.shape != (p,):
+        raise ValueError(f"grad_param_shift_all: shifts {s.shape} and scales {c.shape} must be ({p},) like theta")
+    step = jnp.diag(jnp.asarray(s, dtype=theta.dtype))
+    plus = jax.vmap(cost_of_theta)(theta[None, :] + step)
+    minus = jax.vmap(cost_of_theta)(theta[None, :] - step)
+    return jnp.asarray(c) * (plus - minus)
 
 
 def angle_gradient(cost_fn: CostFn, params: NetworkParams) -> Any:

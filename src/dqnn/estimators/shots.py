@@ -148,10 +148,13 @@ def estimate_cost(
     return combine_mean([est(f, ti, shots, rng) for f, ti in zip(output_states(net, params, x), t, strict=True)])
 
 
-def shift_gradient(plus: Estimate, minus: Estimate) -> Estimate:
-    """``g = (C+ - C-) / 2`` from two independent shifted-cost estimates; ``stderr = sqrt(se+**2 + se-**2) / 2``."""
+def shift_gradient(plus: Estimate, minus: Estimate, scale: float = 0.5) -> Estimate:
+    """``g = scale (C+ - C-)`` from two independent shifted-cost estimates; ``stderr = scale sqrt(se+**2 + se-**2)``.
+
+    ``scale``: the angle's :class:`~dqnn.model.protocol.ShiftRule` scale (1/2 for generators with eigenvalues +-1).
+    """
     return Estimate(
-        0.5 * (plus.value - minus.value), 0.5 * math.hypot(plus.stderr, minus.stderr), plus.shots + minus.shots
+        scale * (plus.value - minus.value), scale * math.hypot(plus.stderr, minus.stderr), plus.shots + minus.shots
     )
 
 
@@ -166,18 +169,18 @@ def estimate_gradient(
     shots: int = 1000,
     seed: Seed = 0,
 ) -> Estimate:
-    """Parameter-shift ``d C / d theta_idx`` from shots: ``C(theta +- pi/2)`` each estimated with ``shots`` per pair.
+    """Parameter-shift ``d C / d theta_idx`` from shots: ``C(theta +- shift)`` each estimated with ``shots`` per pair,
+    with the angle's exact two-term rule (``shift = pi/2``, scale 1/2 for generators with eigenvalues +-1).
 
-    Raises ValueError (via :func:`~dqnn.gradients.check_shift_rule`) unless the angle's generator has
-    eigenvalues +-1.
+    Raises ValueError (via :func:`~dqnn.gradients.check_shift_rule`) unless the angle's family has an exact rule.
     """
-    check_shift_rule(net, idx)
+    rule = check_shift_rule(net, idx)
     rng = rng_from(seed)
     plus, minus = (
         estimate_cost(net, shift_angle(params, idx, s), inputs, targets, kind, method, shots, rng)
-        for s in (np.pi / 2, -np.pi / 2)
+        for s in (rule.shift, -rule.shift)
     )
-    return shift_gradient(plus, minus)
+    return shift_gradient(plus, minus, rule.scale)
 
 
 def estimate_problem(

@@ -80,6 +80,7 @@ from dqnn.model.families import (
 from dqnn.model.families import (
     two_qubit_w as two_qubit_w,
 )
+from dqnn.model.hamiltonian import HamiltonianRotation as HamiltonianRotation
 from dqnn.model.network import (
     Network as Network,
 )

@@ -11,7 +11,11 @@ offers the same four things, which is all the simulator and the rest of the pack
 
 Families: :class:`Fixed` (a given matrix), :class:`HaarUnitary` (a general unitary, Haar-random at
 initialisation and trainable as a matrix, Beer et al.), :class:`Circuit` (Eq. 5: rotations
-``R_k(theta) = exp(-i theta Gamma_k / 2)`` and fixed or Haar-random gates, in time order).
+``R_k(theta) = exp(-i theta Gamma_k / 2)`` and fixed or Haar-random gates, in time order);
+:class:`~dqnn.model.hamiltonian.HamiltonianRotation` lives in its own module. Beyond these four, every family
+answers the capability hooks of :class:`dqnn.model.protocol.Family` (shift rule, packed form, matrix parameter,
+exact-moment description), which is all the engines ask of it. :class:`Packed` is the packed form of any
+family (``M + i dM/dtheta`` at one gate; :mod:`dqnn.sim.packed`).
 """
 
 from __future__ import annotations
@@ -27,24 +31,22 @@ from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
 from dqnn.model import gates
-
-Params = dict[str, Any]
-
-
-class GateOp(NamedTuple):
-    """A unitary ``matrix`` of shape (2**len(wires),)*2 acting on local ``wires`` (first wire most significant)."""
-
-    matrix: Array
-    wires: tuple[int, ...]
-
-
-class SwapOp(NamedTuple):
-    """A SWAP of two local wires; the simulator may perform it as a relabelling, without arithmetic."""
-
-    wires: tuple[int, int]
-
-
-Op = GateOp | SwapOp
+from dqnn.model.protocol import (
+    PAULI_RULE,
+    Capability,
+    Family,
+    FamilyDefaults,
+    GateOp,
+    MomentElement,
+    MomentGate,
+    MomentRotation,
+    MomentTwirl,
+    Op,
+    Params,
+    ShiftRule,
+    SwapOp,
+    family_name,
+)
 
 
 def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int, ...]:
@@ -103,8 +105,11 @@ def ops_matrix(ops: Sequence[Op], num_qubits: int) -> Array:
 
 
 @dataclass(frozen=True, eq=False)
-class Fixed:
-    """A fixed unitary on ``num_qubits`` wires; it has no parameters. An exact SWAP is recognised."""
+class Fixed(FamilyDefaults):
+    """A fixed unitary on ``num_qubits`` wires; it has no parameters. An exact SWAP is recognised.
+
+    Capabilities: exact moments (a fixed gate); no angles, so no shift rule or packed form.
+    """
 
     unitary: np.ndarray
     num_qubits: int
@@ -137,13 +142,22 @@ class Fixed:
         """Whether the matrix is real (see :attr:`Circuit.real`)."""
         return not np.any(self.unitary.imag)
 
+    def moment_elements(self) -> tuple[MomentElement, ...]:
+        """The fixed matrix on all wires."""
+        return (MomentGate(self.unitary, tuple(range(self.num_qubits))),)
+
+    def why_not(self, capability: Capability, angle: int | None = None) -> str:
+        """A fixed perceptron has no angle and no matrix parameter."""
+        return "a fixed matrix has no angle" if capability in ("shift_rule", "packed") else "it has no parameter"
+
 
 @dataclass(frozen=True, eq=False)
-class HaarUnitary:
+class HaarUnitary(FamilyDefaults):
     """A general unitary on ``num_qubits`` wires, Haar-random at initialisation (a unitary 2-design).
 
     ``params = {"u": (2**num_qubits, 2**num_qubits) complex}``; the matrix itself is the parameter, so it
     can be trained by parameter-matrix multiplication (Eq. 13) or used as a random, untrained block.
+    Capabilities: matrix parameter ``"u"`` (PMM), exact moments (a 2-design twirl); no angles.
     """
 
     num_qubits: int
@@ -165,6 +179,19 @@ class HaarUnitary:
     def real(self) -> bool:
         """Never: Haar-random unitaries are complex (see :attr:`Circuit.real`)."""
         return False
+
+    @property
+    def matrix_parameter(self) -> str:
+        """``"u"``: the unitary that parameter-matrix multiplication updates."""
+        return "u"
+
+    def moment_elements(self) -> tuple[MomentElement, ...]:
+        """A 2-design twirl of all wires (Haar-random at initialisation, independent of the rest)."""
+        return (MomentTwirl(tuple(range(self.num_qubits))),)
+
+    def why_not(self, capability: Capability, angle: int | None = None) -> str:
+        """A Haar unitary has no angle."""
+        return "a Haar unitary has no angle (train it by parameter-matrix multiplication)"
 
 
 class Rot(NamedTuple):
@@ -199,12 +226,14 @@ class _Rotation:
 
 
 @dataclass(frozen=True, eq=False)
-class Circuit:
+class Circuit(FamilyDefaults):
     """A parameterised circuit of Eq. (5) on ``num_qubits`` wires; elements act in the order listed.
 
     ``params = {"theta": (num_angles,) float, "haar": tuple of (2**w, 2**w) unitaries}`` where ``theta``
     holds one angle per :class:`Rot` (in order) and ``haar`` one matrix per :class:`RandomUnitary`.
     ``init`` draws angles uniformly in ``[0, 2 pi)`` and the random unitaries from the Haar measure.
+    Capabilities: the shift rule of every angle whose generator has eigenvalues +-1 (:data:`PAULI_RULE`);
+    the packed form when :attr:`real`; exact moments when every generator has ``Gamma^2 = 1``; fusable.
     """
 
     num_qubits: int
@@ -275,6 +304,65 @@ class Circuit:
         """For each angle: whether its generator has spectrum {-1, +1} (two-term parameter shift)."""
         return tuple(c.two_eigenvalues for c in self._compiled if isinstance(c, _Rotation))
 
+    @property
+    def fusable(self) -> bool:
+        """True: a circuit's gates on few wires may be multiplied together (:func:`fuse`)."""
+        return True
+
+    def angle_position(self, angle: int) -> int:
+        """The position in :meth:`ops` (and in ``elements``) of the rotation of ``angle``."""
+        pos = [i for i, c in enumerate(self._compiled) if isinstance(c, _Rotation)]
+        if not 0 <= angle < len(pos):
+            raise ValueError(f"Circuit: angle {angle} out of range (circuit has {len(pos)} angle(s))")
+        return pos[angle]
+
+    def shift_rule(self, angle: int) -> ShiftRule | None:
+        """:data:`PAULI_RULE` when the generator of ``angle`` has eigenvalues +-1, else None."""
+        return PAULI_RULE if self.shift_rule_ok[angle] else None
+
+    def packed(self, angle: int) -> Packed | None:
+        """The packed form of ``angle`` (:class:`Packed`) when the circuit is :attr:`real`, else None."""
+        return Packed(self, angle, self.angle_position(angle)) if self.real else None
+
+    def _moment_refusal(self) -> str | None:
+        for i, el in enumerate(self.elements):
+            if isinstance(el, Rot) and _involutory(_generator_matrix(el.generator)) is None:
+                return f"element {i}'s generator does not square to one (the engine needs Gamma^2 = 1)"
+        return None
+
+    def moment_elements(self) -> tuple[MomentElement, ...] | None:
+        """The elements in order: rotations (rate 1), fixed gates, 2-design twirls; None unless every
+        generator has ``Gamma^2 = 1``."""
+        if self._moment_refusal() is not None:
+            return None
+        out: list[MomentElement] = []
+        k = 0
+        for el in self.elements:
+            wires = tuple(int(w) for w in el.wires)
+            if isinstance(el, Rot):
+                out.append(MomentRotation(_generator_matrix(el.generator), wires, k))
+                k += 1
+            elif isinstance(el, Gate):
+                m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else np.asarray(el.matrix)
+                out.append(MomentGate(m, wires))
+            else:
+                out.append(MomentTwirl(wires))
+        return tuple(out)
+
+    def why_not(self, capability: Capability, angle: int | None = None) -> str:
+        """Which generator or gate stands in the way."""
+        if capability == "shift_rule" and angle is not None:
+            i = self.angle_position(angle)
+            return (
+                f"the generator of its angle {angle} (element {i}) does not have eigenvalues +-1; the rule "
+                "[C(theta + pi/2) - C(theta - pi/2)] / 2 needs Gamma^2 = 1"
+            )
+        if capability == "packed":
+            return "the circuit is not real (Circuit.real: real gates, generators with -i Gamma real and Gamma^2 = 1)"
+        if capability == "moments":
+            return self._moment_refusal() or "no reason known"
+        return "a circuit's parameters are angles, not a matrix (HaarUnitary is trained by PMM)"
+
     def init(self, key: Array) -> Params:
         """Angles uniform in [0, 2 pi); random blocks Haar."""
         kt, kh = jax.random.split(key)
@@ -307,7 +395,70 @@ class Circuit:
         return ops_matrix(self.ops(params), self.num_qubits)
 
 
-Family = Fixed | HaarUnitary | Circuit
+def _generator_matrix(gen: str | np.ndarray) -> np.ndarray:
+    """A :class:`Rot` generator as a complex128 matrix (as the moment engine takes it)."""
+    return gates.pauli_string(gen) if isinstance(gen, str) else np.asarray(gen, dtype=np.complex128)
+
+
+def _involutory(g: np.ndarray) -> np.ndarray | None:
+    """``g`` when ``g^2 = 1`` within 1e-10 (the moment engine's test), else None."""
+    return g if np.allclose(g @ g, np.eye(g.shape[0]), atol=1e-10) else None
+
+
+class Packed(FamilyDefaults):
+    """A real family ``inner`` whose gate at ``position`` in ``inner.ops`` (the one holding angle ``angle``) is
+    ``M + i dM/dtheta`` (from ``jax.jvp``); every other gate is ``inner``'s.
+
+    Same parameters as ``inner``. Not unitary: a device for :mod:`dqnn.sim.packed`, not a perceptron to train.
+    A family's :meth:`~dqnn.model.protocol.Family.packed` returns one.
+    """
+
+    def __init__(self, inner: Family, angle: int, position: int):
+        if not inner.real:
+            raise ValueError(f"Packed: {family_name(inner)} is not real (family.real); packing needs real matrices")
+        if not 0 <= angle < inner.num_angles:
+            n = inner.num_angles
+            raise ValueError(f"Packed: angle {angle} out of range ({family_name(inner)} has {n} angle(s))")
+        self.inner = inner
+        self.angle = int(angle)
+        self.position = int(position)
+
+    @property
+    def num_qubits(self) -> int:
+        """``inner``'s."""
+        return self.inner.num_qubits
+
+    @property
+    def num_angles(self) -> int:
+        """``inner``'s."""
+        return self.inner.num_angles
+
+    def init(self, key: Array) -> Params:
+        """``inner``'s."""
+        return self.inner.init(key)
+
+    def ops(self, params: Params) -> list[Op]:
+        """``inner``'s ops, with the packed gate (same position, same wires)."""
+        out = self.inner.ops(params)
+        theta = params["theta"]
+
+        def matrix(t: Array) -> Array:
+            op = self.inner.ops({**params, "theta": theta.at[self.angle].set(t)})[self.position]
+            assert isinstance(op, GateOp)
+            return op.matrix
+
+        t0 = theta[self.angle]
+        m, dm = jax.jvp(matrix, (t0,), (jnp.ones_like(t0),))
+        out[self.position] = GateOp(m + 1j * dm, out[self.position].wires)
+        return out
+
+    def matrix(self, params: Params) -> Array:
+        """The product of :meth:`ops` (not unitary)."""
+        return ops_matrix(self.ops(params), self.num_qubits)
+
+    def why_not(self, capability: Capability, angle: int | None = None) -> str:
+        """A packed family is a device for one derivative."""
+        return "a packed family is a device for one derivative, not a perceptron"
 
 
 def family_key(family: Family) -> object:

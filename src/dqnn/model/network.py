@@ -30,7 +30,8 @@ NetworkParams = tuple[tuple[Any, ...], ...]
 class Perceptron:
     """A perceptron: ``unitary`` acts on ``inputs`` (qubits of the previous layer, in order) then ``outputs``.
 
-    ``unitary`` is a family (:mod:`dqnn.model.families`) or a matrix, which becomes :class:`~dqnn.model.families.Fixed`.
+    ``unitary`` is a family (anything with ``ops``: :class:`dqnn.model.protocol.Family`) or a matrix, which becomes
+    :class:`~dqnn.model.families.Fixed`.
     """
 
     inputs: tuple[int, ...]
@@ -49,7 +50,7 @@ class Perceptron:
                 raise ValueError(f"Perceptron: {name} {qs} contain a negative qubit index")
         nq = len(ins) + len(outs)
         fam: Family
-        if isinstance(unitary, (Fixed,)) or hasattr(unitary, "ops"):
+        if hasattr(unitary, "ops"):
             fam = unitary  # type: ignore[assignment]
         else:
             fam = Fixed(unitary, nq, name=f"Perceptron(inputs={ins}, outputs={outs})")
@@ -164,6 +165,7 @@ class Network:
         :func:`dqnn.sim.simulate.real_arithmetic` allows (no scanned blocks; the light-cone product engine always):
         the same numbers for about half the work.
         """
+        # getattr: a wrapper that does not forward ``real`` counts as complex (slower, never wrong)
         return all(getattr(p.unitary, "real", False) for layer in self.layers for p in layer)
 
     def init(self, key: Array) -> NetworkParams:
@@ -204,15 +206,18 @@ class Network:
         return simulate.output_state(self, self.default_params() if params is None else params, rho_in)
 
     def default_params(self) -> NetworkParams:
-        """The empty parameters of a network with only fixed perceptrons (ValueError otherwise)."""
+        """The parameters of a network whose families have none (every ``init`` leaf empty, e.g. only
+        :class:`~dqnn.model.families.Fixed` perceptrons): each family's ``init``; ValueError otherwise."""
+        key = jax.random.key(0)
         for l, layer in enumerate(self.layers):
             for j, p in enumerate(layer):
-                if not isinstance(p.unitary, Fixed):
+                shapes = jax.eval_shape(p.unitary.init, key)
+                if any(np.prod(leaf.shape) for leaf in jax.tree.leaves(shapes)):
                     raise ValueError(
                         f"Network: perceptron layers[{l}][{j}] is parameterised ({type(p.unitary).__name__}); "
                         "pass params (e.g. params = net.init(jax.random.key(seed)))"
                     )
-        return tuple(tuple({} for _ in layer) for layer in self.layers)
+        return tuple(tuple(p.unitary.init(key) for p in layer) for layer in self.layers)
 
     def describe(self) -> str:
         """A short human-readable summary."""

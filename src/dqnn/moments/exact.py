@@ -3,7 +3,9 @@
 For a network whose random elements are independent and each either a unitary 2-design on its wires
 (:class:`~dqnn.model.families.HaarUnitary` perceptrons, :class:`~dqnn.model.families.RandomUnitary` circuit elements) or
 a rotation ``R(theta) = exp(-i theta Gamma / 2)`` with ``theta`` uniform on ``[0, 2 pi)`` and ``Gamma^2 = 1``,
-with any fixed gates between them, this module computes ``E[d_nu C]`` and ``E[(d_nu C)^2]`` exactly.
+with any fixed gates between them, this module computes ``E[d_nu C]`` and ``E[(d_nu C)^2]`` exactly. Each perceptron
+comes as its family's ``moment_elements()`` (:class:`~dqnn.model.protocol.Family`: fixed gates, twirls, rotations
+``exp(-i rate theta Gamma / 2)`` with an integer ``rate``); a family without one is refused by name.
 
 Method. ``d_nu C = -(1/N) sum_x Tr[O_x d rho_x]`` (``+`` for an observable cost) is linear in the output state,
 so ``(d_nu C)^2`` is linear in the two-copy object ``rho_x (x) rho_y`` and its average is obtained by pushing the
@@ -48,8 +50,8 @@ from numpy.typing import ArrayLike
 from dqnn.costs import CostKind, check_targets
 from dqnn.model import gates
 from dqnn.model.angles import AngleIndex, check_index
-from dqnn.model.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
 from dqnn.model.network import Network
+from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl, capability_error, family_name
 from dqnn.model.states import split_product
 from dqnn.presets.problems import GradientProblem
 from dqnn.sim.simulate import _layer_schedule
@@ -356,42 +358,66 @@ class _Builder:
         self.zeros = {("in", q) for (_, q) in self.zeros}
 
 
-def _perceptron(b: _Builder, fam: Any, wires: Sequence[Label], diff_angle: int | None, theta: float | None) -> None:
-    """Append the moment operators of one perceptron (its family walked element by element)."""
+def _moment_elements(fam: Any, where: str) -> tuple[MomentElement, ...]:
+    """``fam.moment_elements()``, checked: every angle in exactly one rotation with ``Gamma^2 = 1`` and an integer
+    rate; ValueError naming ``where`` and the family otherwise."""
+    els = fam.moment_elements()
+    if els is None:
+        raise capability_error(where, fam, "moments")
+    name = family_name(fam)
+    seen: list[int] = []
+    for i, el in enumerate(els):
+        if not isinstance(el, (MomentGate, MomentTwirl, MomentRotation)):
+            raise ValueError(f"{where}: family {name} moment element {i} is {type(el).__name__}, not a MomentElement")
+        if any(not 0 <= w < fam.num_qubits for w in el.wires):
+            raise ValueError(f"{where}: family {name} moment element {i}: wires {el.wires} out of range")
+        if isinstance(el, MomentRotation):
+            rate = float(el.rate)
+            if rate == 0 or rate != round(rate):
+                raise ValueError(
+                    f"{where}: family {name} moment element {i}: rate {el.rate} is not a nonzero integer (the angle, "
+                    "uniform on [0, 2 pi), must cover whole periods of the rotation)"
+                )
+            seen.append(int(el.angle))
+    if sorted(seen) != list(range(fam.num_angles)):
+        raise ValueError(
+            f"{where}: family {name}: its moment description has rotations of angles {sorted(seen)}; the engine needs "
+            f"each of its {fam.num_angles} angle(s) in exactly one rotation"
+        )
+    return tuple(els)
+
+
+def _perceptron(
+    b: _Builder,
+    elements: Sequence[MomentElement],
+    wires: Sequence[Label],
+    diff_angle: int | None,
+    theta: float | None,
+    name: str,
+) -> None:
+    """Append the moment operators of one perceptron (its moment elements in time order)."""
     t = b.t
-    if isinstance(fam, Fixed):
-        if fam.num_qubits == 2 and np.array_equal(fam.unitary, gates.SWAP):
-            b.swap(wires[0], wires[1])
-        else:
-            _check_dense(fam.num_qubits, t, "Fixed perceptron")
-            b.apply(gate_moment(fam.unitary, t), wires)
-        return
-    if isinstance(fam, HaarUnitary):
-        b.twirl(wires)
-        return
-    if not isinstance(fam, Circuit):
-        raise NotImplementedError(f"exact moments: family {type(fam).__name__} is not Fixed, HaarUnitary or Circuit")
-    k = 0
-    for i, el in enumerate(fam.elements):
+    for i, el in enumerate(elements):
         labs = [wires[w] for w in el.wires]
-        where = f"{type(fam).__name__} element {i}"
-        if isinstance(el, Rot):
+        where = f"{name} element {i}"
+        if isinstance(el, MomentRotation):
             _check_dense(len(el.wires), t, where)
-            gen = gates.pauli_string(el.generator) if isinstance(el.generator, str) else np.asarray(el.generator)
-            is_diff = diff_angle == k
-            b.apply(rotation_moment(gen, t, derivative=is_diff, theta=theta if is_diff else None), labs)
-            k += 1
-        elif isinstance(el, Gate):
-            m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else np.asarray(el.matrix)
+            is_diff = diff_angle == el.angle
+            if el.rate == 1:
+                b.apply(rotation_moment(el.generator, t, derivative=is_diff, theta=theta if is_diff else None), labs)
+            else:  # exp(-i rate theta Gamma / 2): the angle rate * theta, and d/dtheta = rate d/d(rate theta)
+                th = None if theta is None or not is_diff else float(el.rate) * theta
+                op = rotation_moment(el.generator, t, derivative=is_diff, theta=th)
+                b.apply(op * float(el.rate) ** t if is_diff else op, labs)
+        elif isinstance(el, MomentGate):
+            m = el.matrix
             if len(el.wires) == 2 and np.array_equal(m, gates.SWAP):
                 b.swap(labs[0], labs[1])
             else:
                 _check_dense(len(el.wires), t, where)
                 b.apply(gate_moment(m, t), labs)
-        elif isinstance(el, RandomUnitary):
+        else:
             b.twirl(labs)
-        else:  # pragma: no cover - Circuit validates its elements
-            raise ValueError(f"{where}: unknown element {el!r}")
 
 
 def _check_dense(w: int, t: int, where: str) -> None:
@@ -547,6 +573,7 @@ def _build(
     in_forms: tuple[Any, Any],
     obs_forms: tuple[tuple[str, Any], Any],
     theta: float | None,
+    elements: dict[tuple[int, int], tuple[MomentElement, ...]],
 ) -> _Builder:
     b = _Builder(copies)
     _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
@@ -558,7 +585,7 @@ def _build(
             b.zeros.add(("out", q))
         for j, p in enumerate(net.layers[l]):
             diff = index.angle if (l, j) == (index.layer, index.perceptron) else None
-            _perceptron(b, p.unitary, p.wires, diff, theta)
+            _perceptron(b, elements[(l, j)], p.wires, diff, theta, type(p.unitary).__name__)
             for q in after.get(j, []):
                 b.trace_out(("in", q))
         b.next_layer()
@@ -641,31 +668,36 @@ def exact_gradient_moments(
 
     ``inputs``: (N, 2**n_in) vectors, (N, 2**n_in, 2**n_in) density matrices, or :class:`ProductStates`;
     ``targets`` as :func:`dqnn.costs.check_targets` states for ``cost_kind`` (or :class:`ProductStates` for the
-    global cost); the cost is Eq. (2) with the terms of Eqs. (3)-(4) (or ``Tr[O rho]``). Every random element must
-    be a :class:`~dqnn.model.families.HaarUnitary`, a :class:`~dqnn.model.families.RandomUnitary` or a
-    :class:`~dqnn.model.families.Rot` with ``Gamma^2 = 1`` (angles uniform on [0, 2 pi), as ``net.init`` draws
-    them); all
-    are independent. ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in
-    general). Product inputs and targets are kept per qubit; entangled ones are dense (up to
-    :data:`MAX_DENSE_REGISTER` qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
+    global cost); the cost is Eq. (2) with the terms of Eqs. (3)-(4) (or ``Tr[O rho]``). Every family must describe
+    itself for the engine (``moment_elements()``: fixed gates, 2-design twirls such as
+    :class:`~dqnn.model.families.HaarUnitary` and :class:`~dqnn.model.families.RandomUnitary`, rotations such as a
+    :class:`~dqnn.model.families.Rot` with ``Gamma^2 = 1``, angles uniform on [0, 2 pi) as ``net.init`` draws them;
+    ValueError naming the perceptron and its family otherwise); all random elements are independent.
+    ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in general).
+    Product inputs and targets are kept per qubit; entangled ones are dense (up to :data:`MAX_DENSE_REGISTER`
+    qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
     """
     t0 = time.perf_counter()
     check_index(net, index)
-    if not isinstance(net.layers[index.layer][index.perceptron].unitary, Circuit):
-        raise ValueError(f"angle {index}: not an angle of a Circuit perceptron")
+    _moment_elements(net.layers[index.layer][index.perceptron].unitary, f"angle {index}")
+    elements = {  # every perceptron up front: a refusal before any work
+        (l, j): _moment_elements(p.unitary, f"perceptron L{l}P{j}")
+        for l, layer in enumerate(net.layers)
+        for j, p in enumerate(layer)
+    }
     ins = _parse_inputs(inputs, net.num_inputs)
     npairs = len(ins)
     obs = _parse_targets(cost_kind, targets, npairs, net.num_outputs)
     sign = 1.0 if cost_kind == "observable" else -1.0
     mean = 0.0
     for i in range(npairs):
-        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta)
+        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements)
         mean += sign * _contract(b1, EXTENDED)[0].real / npairs
     second, second_double = 0.0, 0.0
     largest, ntens = 0, 0
     for i in range(npairs):
         for j in range(npairs):
-            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta)
+            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements)
             val, big = _contract(b2, EXTENDED)
             second += val.real / npairs**2
             second_double += _contract(b2)[0].real / npairs**2

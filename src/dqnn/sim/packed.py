@@ -4,8 +4,9 @@ For a real network (:attr:`dqnn.model.network.Network.real`: every matrix real, 
 real input, the simulator's factors ``rho = A B^T`` (:class:`~dqnn.sim.simulate.Factors`) are real, and every
 step (gates, relabelling SWAPs, adding |0> qubits, tracing into the rank axis) is linear in each factor
 with real coefficients. So if the one gate ``M(theta_nu)`` that holds the angle is replaced by the complex
-matrix ``M + i dM/dtheta_nu`` (:class:`PackedCircuit`), the same simulation returns ``A + i dA``: the
-state in the real part and its derivative in the imaginary part, exactly (no step size). The one bilinear
+matrix ``M + i dM/dtheta_nu`` (the family's ``packed(angle)``, :class:`dqnn.model.families.Packed`), the same
+simulation returns ``A + i dA``: the state in the real part and its derivative in the imaginary part, exactly
+(no step size). The one bilinear
 step, forming the density matrix when the rank reaches the dimension, keeps that meaning
 (``output_factors(..., packed=True)``). The cost's derivative is then the forward-mode derivative of the
 cost term in the output factors alone.
@@ -19,7 +20,7 @@ vectors where these two suffice; the packed pass does about half the work (workl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -29,61 +30,34 @@ from numpy.typing import ArrayLike
 from dqnn._jax import Array
 from dqnn.costs import CostKind, map_pairs, term
 from dqnn.model import states
-from dqnn.model.families import Circuit, GateOp, Op, Rot
+from dqnn.model.families import Circuit, Packed
 from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.protocol import capability_error
 from dqnn.sim.simulate import Factors, output_factors, real_arithmetic
 
 if TYPE_CHECKING:
     from dqnn.model.angles import AngleIndex
 
 
-class PackedCircuit(Circuit):
+class PackedCircuit(Packed):
     """A real circuit ``inner`` whose rotation of angle ``angle`` is ``M + i dM/dtheta`` (module doc).
 
-    Takes the same parameters as ``inner``; its other gates are ``inner``'s. Not unitary: it is a device
-    for :func:`per_pair_derivative`, not a perceptron to train.
+    The same as ``inner.packed(angle)`` (:meth:`dqnn.model.families.Circuit.packed`), kept under its old name;
+    ValueError for a circuit that is not real or an angle out of range.
     """
 
-    angle: int
-
     def __init__(self, inner: Circuit, angle: int):
-        if not inner.real:
-            raise ValueError("PackedCircuit: the circuit is not real (Circuit.real); packing needs real matrices")
-        if not 0 <= angle < inner.num_angles:
-            raise ValueError(f"PackedCircuit: angle {angle} out of range (circuit has {inner.num_angles} angle(s))")
-        for name in ("num_qubits", "elements", "num_angles", "_compiled"):
-            object.__setattr__(self, name, getattr(inner, name))
-        object.__setattr__(self, "angle", int(angle))
-
-    @property
-    def real(self) -> bool:
-        """False: the packed rotation is complex."""
-        return False
-
-    def ops(self, params: dict[str, Any]) -> list[Op]:
-        """``inner``'s ops, with the packed rotation (same position, same wires)."""
-        out = super().ops(params)
-        pos = [i for i, el in enumerate(self.elements) if isinstance(el, Rot)][self.angle]
-        theta = params["theta"]
-
-        def matrix(t: Array) -> Array:
-            op = super(PackedCircuit, self).ops({**params, "theta": theta.at[self.angle].set(t)})[pos]
-            assert isinstance(op, GateOp)
-            return op.matrix
-
-        t0 = theta[self.angle]
-        m, dm = jax.jvp(matrix, (t0,), (jnp.ones_like(t0),))
-        out[pos] = GateOp(m + 1j * dm, out[pos].wires)
-        return out
+        super().__init__(inner, angle, inner.angle_position(angle))
 
 
 def packed_network(net: Network, idx: AngleIndex) -> Network:
     """``net`` with perceptron ``(idx.layer, idx.perceptron)`` packed at angle ``idx.angle`` (same params)."""
     rows = [list(layer) for layer in net.layers]
     p = rows[idx.layer][idx.perceptron]
-    if not isinstance(p.unitary, Circuit):
-        raise ValueError(f"packed_network: angle {idx}: the perceptron is not a Circuit")
-    rows[idx.layer][idx.perceptron] = Perceptron(p.inputs, p.outputs, PackedCircuit(p.unitary, idx.angle))
+    fam = p.unitary.packed(idx.angle)
+    if fam is None:
+        raise capability_error(f"angle {idx}", p.unitary, "packed", idx.angle)
+    rows[idx.layer][idx.perceptron] = Perceptron(p.inputs, p.outputs, fam)
     return Network(net.widths, rows, net.strict)
 
 

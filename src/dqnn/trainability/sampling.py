@@ -146,7 +146,7 @@ def gradient_sampler(g: Gradient, method: GradientMethod = "autodiff") -> Callab
     def grad(p: NetworkParams) -> jax.Array:
         if method == "autodiff":
             return grad_cost(net, p, x, t, g.cost, idx)
-        return grad_param_shift(cost_fn, p, idx)
+        return grad_param_shift(cost_fn, p, idx, net)
 
     inits = jit_rng(jax.vmap(net.init))
     grad_fn = jax.jit(jax.vmap(grad))

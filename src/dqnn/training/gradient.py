@@ -4,8 +4,9 @@ The trainable parameters are all circuit angles ``theta`` of the network, gather
 ``(P,)`` in the order of :func:`dqnn.model.angles.angle_indices`; every other leaf (Haar blocks of
 ``RandomUnitary`` elements, Haar perceptrons, fixed gates) stays as initialised. Gradients are exact:
 automatic differentiation, or the two-term parameter-shift rule
-``dC/dtheta_k = [C(theta + pi/2 e_k) - C(theta - pi/2 e_k)] / 2`` (:func:`dqnn.gradients.grad_param_shift`,
-evaluated here for all ``k`` at once with ``vmap``), which needs every generator to have eigenvalues +-1.
+``dC/dtheta_k = scale_k [C(theta + shift_k e_k) - C(theta - shift_k e_k)]`` of each angle's family
+(:func:`dqnn.gradients.shift_rules`; ``pi/2`` and ``1/2`` for generators with eigenvalues +-1), evaluated for all
+``k`` at once by :func:`dqnn.gradients.grad_param_shift_all`; every angle's family must have an exact rule.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 import optax
 
 from dqnn._jax import Array
-from dqnn.gradients import check_shift_rule
+from dqnn.gradients import grad_param_shift_all, shift_rules
 from dqnn.model.angles import angle_indices
 from dqnn.model.families import Circuit, Gate, Rot
 from dqnn.model.network import Network, NetworkParams, Perceptron
@@ -72,14 +73,21 @@ def circuit_network(widths: tuple[int, ...] | list[int], depth: int = 3) -> Netw
     return Network(ws, layers, strict=True)
 
 
-def check_angles(net: Network, config: GradientConfig) -> None:
-    """ValueError when the network has no angle, or parameter shift is asked for a non-Pauli generator."""
+#: ``(shifts, scales)`` ``(P,)`` of every angle (:func:`dqnn.gradients.shift_rules`).
+ShiftRules = tuple[np.ndarray, np.ndarray]
+
+
+def check_angles(net: Network, config: GradientConfig) -> ShiftRules | None:
+    """ValueError when the network has no angle, or parameter shift is asked for an angle without an exact rule.
+
+    Returns the rules of every angle for ``gradient="shift"`` (None for autodiff).
+    """
     idx = angle_indices(net)
     if not idx:
         raise ValueError("gradient training: the network has no circuit angle to train")
     if config.gradient == "shift":
-        for i in idx:
-            check_shift_rule(net, i)
+        return shift_rules(net, idx)
+    return None
 
 
 def flatten_angles(net: Network, params: NetworkParams) -> Array:
@@ -115,19 +123,22 @@ def make_optimizer(config: GradientConfig) -> optax.GradientTransformation:
     return optax.adam(config.lr) if config.optimizer == "adam" else optax.sgd(config.lr)
 
 
-def shift_gradient(cost_of_theta: Callable[[Array], Array], theta: Array) -> Array:
-    """Two-term parameter-shift gradient ``(P,)`` of ``cost_of_theta`` at ``theta`` (all angles at once)."""
-    shifts = (np.pi / 2) * jnp.eye(theta.shape[0], dtype=theta.dtype)
-    plus = jax.vmap(cost_of_theta)(theta[None, :] + shifts)
-    minus = jax.vmap(cost_of_theta)(theta[None, :] - shifts)
-    return 0.5 * (plus - minus)
+def shift_gradient(cost_of_theta: Callable[[Array], Array], theta: Array, rules: ShiftRules | None = None) -> Array:
+    """Two-term parameter-shift gradient ``(P,)`` of ``cost_of_theta`` at ``theta`` (all angles at once):
+    :func:`dqnn.gradients.grad_param_shift_all` with ``rules`` (:func:`check_angles`; default: every generator
+    with eigenvalues +-1)."""
+    shifts, scales = (None, None) if rules is None else rules
+    return grad_param_shift_all(cost_of_theta, theta, shifts, scales)
 
 
-def angle_grad(cost_of_theta: Callable[[Array], Array], theta: Array, mode: GradientMode) -> tuple[Array, Array]:
-    """``(cost, gradient (P,))`` at ``theta`` by automatic differentiation or parameter shift."""
+def angle_grad(
+    cost_of_theta: Callable[[Array], Array], theta: Array, mode: GradientMode, rules: ShiftRules | None = None
+) -> tuple[Array, Array]:
+    """``(cost, gradient (P,))`` at ``theta`` by automatic differentiation or parameter shift (``rules`` as
+    :func:`shift_gradient`)."""
     if mode == "autodiff":
         return jax.value_and_grad(lambda t: jnp.real(cost_of_theta(t)))(theta)
-    return jnp.real(cost_of_theta(theta)), shift_gradient(lambda t: jnp.real(cost_of_theta(t)), theta)
+    return jnp.real(cost_of_theta(theta)), shift_gradient(lambda t: jnp.real(cost_of_theta(t)), theta, rules)
 
 
 def make_gradient_update(
@@ -140,13 +151,15 @@ def make_gradient_update(
     ``cost(params, inputs, targets)`` is the objective; ``base_params`` supplies the non-angle leaves
     (Haar blocks, fixed perceptrons), which are not trained.
     """
-    check_angles(net, config)
+    rules = check_angles(net, config)
     opt = make_optimizer(config)
 
     def step(
         theta: Array, opt_state: Any, base: NetworkParams, inputs: Array, targets: Array
     ) -> tuple[Array, Any, Array]:
-        c, g = angle_grad(lambda t: cost(unflatten_angles(net, base, t), inputs, targets), theta, config.gradient)
+        c, g = angle_grad(
+            lambda t: cost(unflatten_angles(net, base, t), inputs, targets), theta, config.gradient, rules
+        )
         updates, opt_state = opt.update(g, opt_state, theta)
         return optax.apply_updates(theta, updates), opt_state, c
 
@@ -155,6 +168,7 @@ def make_gradient_update(
 
 __all__ = [
     "GradientConfig",
+    "ShiftRules",
     "angle_grad",
     "check_angles",
     "circuit_network",

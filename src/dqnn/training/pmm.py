@@ -1,6 +1,7 @@
 r"""Parameter-matrix multiplication (Eq. 13; Beer et al., Nat. Commun. 11, 808 (2020)).
 
-Every trainable perceptron (family :class:`~dqnn.model.families.HaarUnitary`) is updated at once by
+Every trainable perceptron (a family with a ``matrix_parameter``, :class:`~dqnn.model.protocol.Family`:
+:class:`~dqnn.model.families.HaarUnitary`, key ``"u"``) is updated at once by
 
 .. math::  V_j^l \to e^{i \varepsilon K_j^l} V_j^l ,                                            (P1)
 
@@ -52,8 +53,8 @@ compressed by a QR decomposition when tracing makes it larger). Since ``V_M .. V
 so one backward sweep of ``V^dagger`` gates gives every ``B_j Psi_j`` and
 ``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)``; no ``d x d`` matrix is formed. The adjoint
 channel ``sigma^l = E^dagger(sigma^{l+1})`` (not needed for ``l = 0``) is propagated in factored form too.
-Gates act as ``tensordot`` on the register's qubit axes. Non-Haar perceptrons (Fixed, Circuit) take part
-in both passes through their ``matrix(params)`` and are not updated.
+Gates act as ``tensordot`` on the register's qubit axes. Perceptrons without a matrix parameter (Fixed, Circuit,
+...) take part in both passes through their ``matrix(params)`` and are not updated.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from dqnn._jax import Array
-from dqnn.model.families import HaarUnitary
 from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.protocol import capability_error
 
 #: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
 Generators = tuple[tuple[Any, ...], ...]
@@ -86,15 +87,24 @@ class PMMConfig:
             raise ValueError(f"PMMConfig: eps={self.eps} and eta={self.eta} must be > 0")
 
 
+def matrix_key(p: Perceptron) -> str | None:
+    """The parameter key of the unitary PMM updates (the family's ``matrix_parameter``: ``"u"`` for HaarUnitary),
+    or None when the perceptron is not trained."""
+    return p.unitary.matrix_parameter
+
+
 def trainable(p: Perceptron) -> bool:
-    """Whether parameter-matrix multiplication updates this perceptron (its family is HaarUnitary)."""
-    return isinstance(p.unitary, HaarUnitary)
+    """Whether parameter-matrix multiplication updates this perceptron (its family has a matrix parameter)."""
+    return matrix_key(p) is not None
 
 
 def check_trainable(net: Network) -> None:
-    """ValueError unless the network has at least one :class:`~dqnn.model.families.HaarUnitary` perceptron."""
+    """ValueError unless some perceptron has a matrix parameter (e.g. :class:`~dqnn.model.families.HaarUnitary`)."""
     if not any(trainable(p) for layer in net.layers for p in layer):
-        raise ValueError("parameter-matrix multiplication: the network has no HaarUnitary perceptron to train")
+        raise ValueError(
+            "parameter-matrix multiplication: the network has no perceptron with a matrix parameter "
+            "(family matrix_parameter, e.g. HaarUnitary) to train"
+        )
 
 
 def _wires(net: Network, l: int, p: Perceptron) -> list[int]:
@@ -245,13 +255,16 @@ def apply_generators(net: Network, params: NetworkParams, ks: Generators, eps: A
     out = []
     for l, layer in enumerate(net.layers):
         row = []
-        for j, _p in enumerate(layer):
+        for j, p in enumerate(layer):
             k = ks[l][j]
+            key = matrix_key(p)
             if k is None:
                 row.append(params[l][j])
+            elif key is None:
+                raise capability_error(f"apply_generators: perceptron L{l}P{j}", p.unitary, "matrix_parameter")
             else:
-                u = params[l][j]["u"]
-                row.append({**params[l][j], "u": jsl.expm(1j * eps * k) @ u})
+                u = params[l][j][key]
+                row.append({**params[l][j], key: jsl.expm(1j * eps * k) @ u})
         out.append(tuple(row))
     return tuple(out)
 
@@ -304,11 +317,12 @@ def generators_autodiff(cost_fn: Callable[[NetworkParams], Array], net: Network,
     for l, layer in enumerate(net.layers):
         row: list[Array | None] = []
         for j, p in enumerate(layer):
-            if not trainable(p):
+            key = matrix_key(p)
+            if key is None:
                 row.append(None)
                 continue
-            u = params[l][j]["u"]
-            d = grads[l][j]["u"] / 2
+            u = params[l][j][key]
+            d = grads[l][j][key] / 2
             x = u @ d.T
             row.append(-1j * (x - x.conj().T))
         out.append(tuple(row))
@@ -325,6 +339,7 @@ __all__ = [
     "fidelity_and_generators",
     "generators_autodiff",
     "make_pmm_update",
+    "matrix_key",
     "pmm_update",
     "scale_generators",
     "trainable",
