@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
-import scipy.linalg
-import scipy.stats
 from numpy.typing import ArrayLike
 
 from dqnn.costs import CostKind, check_targets
@@ -106,6 +104,8 @@ def completing_unitary(vector: ArrayLike) -> np.ndarray:
 
     Built from the QR decomposition of ``[vector | 1]`` (scipy), its first column rephased to ``vector``.
     """
+    import scipy.linalg  # imported here: a slow import that only this needs
+
     v = np.asarray(vector, dtype=np.complex128)
     v = v / np.linalg.norm(v)
     q, r = scipy.linalg.qr(np.column_stack([v, np.eye(v.shape[0], dtype=np.complex128)]))
@@ -164,7 +164,8 @@ def num_qubits(state: Factors) -> int:
 
 
 def check_target(kind: CostKind, target: ArrayLike, n: int) -> np.ndarray:
-    return np.asarray(check_targets(kind, np.asarray(target)[None], 1, n)[0])
+    """One pair's target, shape-checked as :func:`dqnn.costs.check_targets` does, as NumPy complex128."""
+    return np.asarray(check_targets(kind, np.asarray(target)[None], 1, n))[0]
 
 
 __all__ = [
