@@ -18,8 +18,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-import jax
-
 from dqnn._jax import Array, jit_rng
 from dqnn.model.network import Network, NetworkParams
 
@@ -51,9 +49,4 @@ def init(net: Network, key: Array) -> NetworkParams:
     return fn(key)  # type: ignore[no-any-return]
 
 
-def jit_closure(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``jax.jit(fn)`` for a one-off closure over a network and its data (a new program per call of this)."""
-    return jax.jit(fn)
-
-
-__all__ = ["init", "jit_closure", "per_network"]
+__all__ = ["init", "per_network"]

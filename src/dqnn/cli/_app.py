@@ -1,4 +1,8 @@
-"""The typer application object shared by the command modules."""
+"""The typer application object shared by the command modules.
+
+The command modules import only typer and rich at module level and the library inside each command, so that
+``dqnn --help`` and every ``dqnn COMMAND --help`` answer without importing JAX.
+"""
 
 from __future__ import annotations
 
