@@ -50,6 +50,7 @@ def test_python_m_dqnn_is_the_command():
     assert "Usage: dqnn" in res.stdout
     for command in COMMANDS:
         assert command in res.stdout
+    assert "--no-cache" in res.stdout
     res = subprocess.run(
         [sys.executable, "-m", "dqnn", "shots", "--variance", "1e-4", "--json"],
         capture_output=True,
