@@ -4,7 +4,7 @@ pandas is optional: it is imported inside these functions only (``pip install pa
 column to one of ``"str"``, ``"int"``, ``"float"``, ``"bool"`` or ``"Int64"`` (an integer that may be missing);
 :func:`frame` builds a frame from rows (dicts; missing keys and None become missing values) and
 :func:`read_csv` reads a CSV back into the same types, so that ``read_csv(path, schema)`` equals the frame
-written there (floats are written and read back to the last bit).
+written there (floats are written with repr and read back with float(), to the last bit).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def frame(rows: Iterable[Mapping[str, Any]], schema: Schema) -> pd.DataFrame:
 def read_csv(path: str | os.PathLike[str], schema: Schema) -> pd.DataFrame:
     """The CSV at ``path`` (a header row with the schema's columns, others ignored) as a typed DataFrame."""
     pd = pandas()
-    df = pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=[""], dtype=str)
+    df = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)  # text; numbers parsed below
     missing = [c for c in schema if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: columns {missing} are missing")
