@@ -78,6 +78,10 @@ HERE = Path(__file__).resolve().parent / "golden"
 JSON_PATH = HERE / "golden.json"
 NPZ_PATH = HERE / "golden.npz"
 RTOL, ATOL = 1e-10, 1e-13
+#: On another JAX release than the fixture's (it was recorded with jax 0.9.2), XLA's rounding differs, and four
+#: optimiser steps amplify it to ~3e-10 relative in the trained angles (adam case, jax 0.12.0.1): compare floats
+#: to this tolerance there. The same release (CI's Python 3.11 smoke venv, jax 0.9.2) keeps RTOL.
+CROSS_VERSION_RTOL = 1e-8
 SLOW = os.environ.get("DQNN_GOLDEN_SLOW", "") == "1"
 USE_CACHE = os.environ.get("DQNN_GOLDEN_NO_CACHE", "") != "1"
 #: The marker of slow tests: a plain skipif (no registered marker, no conftest.py needed).
@@ -542,6 +546,17 @@ def test_fixture_lists_every_case():
     assert sorted(recorded) == sorted(CASES)
     for name, code in CASES.items():
         assert recorded[name]["call"] == code, name
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tolerance():
+    """RTOL for the fixture's JAX release, :data:`CROSS_VERSION_RTOL` for another one."""
+    global RTOL
+    meta = fixture()["meta"]
+    same = (jax.__version__, jax.lib.__version__) == (meta["jax"], meta["jaxlib"])
+    saved, RTOL = RTOL, (RTOL if same else CROSS_VERSION_RTOL)
+    yield
+    RTOL = saved
 
 
 @pytest.mark.parametrize("name", list(CASES))

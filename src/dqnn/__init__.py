@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "RandomUnitary": "dqnn.model.families",
     "Rot": "dqnn.model.families",
     "cost": "dqnn.costs",
+    "enable_compilation_cache": "dqnn._cache",
     "global_term": "dqnn.costs",
     "grad_cost": "dqnn.gradients",
     "local_term": "dqnn.costs",
@@ -88,6 +89,7 @@ __all__ = [
     "cost",
     "costs",
     "datasets",
+    "enable_compilation_cache",
     "estimators",
     "families",
     "gates",
@@ -144,6 +146,7 @@ if TYPE_CHECKING:
         trainability,
         training,
     )
+    from dqnn._cache import enable_compilation_cache
     from dqnn.costs import cost, global_term, local_term, observable_term, per_pair
     from dqnn.gradients import grad_cost
     from dqnn.model import families, gates, states

@@ -9,7 +9,6 @@ their modules are :mod:`dqnn.costs` and :mod:`dqnn.training.objectives`.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import warnings
@@ -45,7 +44,7 @@ def load(old: str) -> ModuleType:
     return importlib.import_module(new)
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias:  # an importlib Loader (not subclassed: importlib.abc costs ~0.1 s to import, dqnn --help pays it)
     def __init__(self, old: str) -> None:
         self.old = old
 
@@ -56,12 +55,12 @@ class _Alias(importlib.abc.Loader):
         sys.modules[f"dqnn.{self.old}"] = module
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:  # an importlib MetaPathFinder
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
         head, _, old = fullname.partition(".")
         if head != "dqnn" or old not in MOVED:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(old))
+        return importlib.machinery.ModuleSpec(fullname, _Alias(old))  # type: ignore[arg-type]  # a Loader by protocol
 
 
 def install() -> None:

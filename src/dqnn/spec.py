@@ -24,7 +24,7 @@ import numpy as np
 
 from dqnn._jax import Array
 from dqnn.model import families, states
-from dqnn.model.network import Network, Perceptron
+from dqnn.model.network import Network, NetworkParams, Perceptron
 from dqnn.presets import architectures
 
 
@@ -93,6 +93,25 @@ def build(spec: dict[str, Any]) -> Network:
             row.append(Perceptron(ins, outs, _family(p.get("family", "haar"), len(ins) + len(outs), base, where)))
         rows.append(row)
     return Network(spec["widths"], rows, strict=bool(spec.get("strict", False)))
+
+
+def simulate(spec: dict[str, Any], seed: int | None = None) -> tuple[Network, NetworkParams, np.ndarray]:
+    """Build the network of ``spec``, initialise it (``seed``, else the spec's ``"seed"``, else 0) and simulate
+    its input state: ``(network, parameters, output density matrix (2**n_out, 2**n_out) as NumPy)``.
+
+    Two compiled programs (the initialisation and the simulation), not one per operation; the input state is
+    part of the simulation program (validated, and real inputs of real networks simulated in real arithmetic,
+    as :func:`dqnn.sim.simulate.output_state` does).
+    """
+    from dqnn import _programs
+    from dqnn.sim.simulate import output_state
+
+    net = build(spec)
+    s = int(seed if seed is not None else spec.get("seed", 0))
+    params = _programs.init(net, jax.random.key(s))
+    rho_in = input_state(spec, net.num_inputs)
+    rho = jax.jit(lambda p: output_state(net, p, rho_in))(params)
+    return net, params, np.asarray(rho)
 
 
 def input_state(spec: dict[str, Any], n_in: int) -> Array:

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from dqnn.cli._app import app
-from dqnn.estimators.shots import METHODS, WORST_SHOT_VARIANCE, estimate_problem, shots_to_resolve
-from dqnn.presets.problems import ARCHES, GradientProblem
+from dqnn.cli._choices import ANGLE_ARCHES as ARCHES
+from dqnn.cli._choices import ESTIMATORS as METHODS
+from dqnn.cli._choices import WORST_SHOT_VARIANCE
 
 console = Console(stderr=True)
 
@@ -43,6 +44,9 @@ def estimate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON {exact, estimate, stderr, shots}.")] = False,
 ) -> None:
     """Estimate a cost (or gradient) of one seeded random initialisation from finite shots."""
+    from dqnn.estimators.shots import estimate_problem
+    from dqnn.presets.problems import GradientProblem
+
     try:
         problem = GradientProblem(arch, n, layers, cost)  # type: ignore[arg-type]  # validated there
         if method not in METHODS:
@@ -77,6 +81,8 @@ def shots_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Shots per shifted circuit needed to resolve a gradient of a given variance (see dqnn.estimators.shots)."""
+    from dqnn.estimators.shots import shots_to_resolve
+
     try:
         m = shots_to_resolve(variance, confidence, shot_variance)
     except ValueError as err:

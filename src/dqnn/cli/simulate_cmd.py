@@ -6,18 +6,11 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import jax
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from dqnn import spec
 from dqnn.cli._app import app
-from dqnn.model import gates, states
-from dqnn.model.network import Network
-from dqnn.presets import architectures
-from dqnn.sim.simulate import output_state, peak_stored_qubits
 
 console = Console(stderr=True)
 
@@ -31,13 +24,12 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Seed for random perceptrons (overrides the spec's).")] = None,
 ) -> None:
     """Simulate a network described in a spec file and write its output state to a .npy file."""
+    import numpy as np
+
+    from dqnn import spec
+
     try:
-        data = spec.load(spec_file)
-        net = spec.build(data)
-        s = int(seed if seed is not None else data.get("seed", 0))
-        params = net.init(jax.random.key(s))
-        rho_in = spec.input_state(data, net.num_inputs)
-        rho = np.asarray(output_state(net, params, rho_in))
+        net, _, rho = spec.simulate(spec.load(spec_file), seed)
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from err
@@ -52,6 +44,14 @@ def simulate(
 
 def demo_simulation(seed: int) -> dict[str, float]:
     """A [2, 3, 2] network of Haar perceptrons: output fidelities with a few reference states."""
+    import jax
+    import numpy as np
+
+    from dqnn.model import gates, states
+    from dqnn.model.network import Network
+    from dqnn.presets import architectures
+    from dqnn.sim.simulate import output_state, peak_stored_qubits
+
     key = jax.random.key(seed)
     k1, k2, k3 = jax.random.split(key, 3)
     u1 = [np.asarray(gates.haar_unitary(k, 8)) for k in jax.random.split(k1, 3)]

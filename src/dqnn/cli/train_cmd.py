@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dqnn.cli._app import app
-from dqnn.training.loop import METHODS, TASKS, TrainConfig, sweep, train
+from dqnn.cli._choices import TASKS
+from dqnn.cli._choices import TRAIN_METHODS as METHODS
 
 console = Console(stderr=True)
 
@@ -72,6 +73,8 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint(s) in --out.")] = False,
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task; write metrics, parameters, summary and plots."""
+    from dqnn.training.loop import TrainConfig, sweep, train
+
     try:
         pair_list = parse_list(pairs or ["8"], "--pairs", int)
         noise_list = parse_list(noise or ["0"], "--noise", float)

@@ -13,9 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dqnn.cli._app import app
-from dqnn.trainability.sampling import ARCHS
-from dqnn.trainability.study import StudyConfig, run_study
-from dqnn.trainability.sweep import parse_range
+from dqnn.cli._choices import STUDY_ARCHES as ARCHS
 
 err = Console(stderr=True)
 
@@ -64,6 +62,9 @@ def variance(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable."""
+    from dqnn.trainability.study import StudyConfig, run_study
+    from dqnn.trainability.sweep import parse_range
+
     try:
         if method not in ("autodiff", "shift"):
             raise ValueError(f"--method {method!r} is not 'autodiff' or 'shift'")

@@ -10,15 +10,15 @@ The methods are in :mod:`dqnn.estimators.shots` (inverse unitary, projectors) an
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-import scipy.linalg
-import scipy.stats
 from numpy.typing import ArrayLike
 
+from dqnn import _frames
 from dqnn.costs import CostKind, check_targets
 from dqnn.sim.simulate import Factors
 
@@ -41,6 +41,33 @@ class Estimate:
     def as_dict(self) -> dict[str, float | int]:
         """``{"value", "stderr", "shots"}`` as plain Python numbers."""
         return asdict(self)
+
+    def to_frame(self) -> Any:
+        """A one-row pandas DataFrame with columns ``value, stderr, shots`` (pandas imported here)."""
+        return _frames.frame([self.as_dict()], ESTIMATE_COLUMNS)
+
+    @classmethod
+    def from_frame(cls, frame: Any) -> Estimate:
+        """The estimate of a one-row frame of :meth:`to_frame` (e.g. read back from CSV)."""
+        if len(frame) != 1:
+            raise ValueError(f"Estimate.from_frame: expected one row, got {len(frame)}")
+        row = frame.iloc[0]
+        return cls(float(row["value"]), float(row["stderr"]), int(row["shots"]))
+
+    @staticmethod
+    def read_csv(path: str | os.PathLike[str]) -> Any:
+        """The frame of :meth:`to_frame` from a CSV written by ``to_frame().to_csv(path, index=False)``."""
+        return _frames.read_csv(path, ESTIMATE_COLUMNS)
+
+    def _repr_html_(self) -> str:
+        return _frames.html_table(
+            ["value", "stderr", "shots"],
+            [[_frames.fmt(self.value, ".6g"), _frames.fmt(self.stderr, ".3g"), self.shots]],
+        )
+
+
+#: Column types of :meth:`Estimate.to_frame`.
+ESTIMATE_COLUMNS: dict[str, str] = {"value": "float", "stderr": "float", "shots": "int"}
 
 
 def rng_from(seed: Seed) -> np.random.Generator:
@@ -106,6 +133,8 @@ def completing_unitary(vector: ArrayLike) -> np.ndarray:
 
     Built from the QR decomposition of ``[vector | 1]`` (scipy), its first column rephased to ``vector``.
     """
+    import scipy.linalg  # imported here: a slow import that only this needs
+
     v = np.asarray(vector, dtype=np.complex128)
     v = v / np.linalg.norm(v)
     q, r = scipy.linalg.qr(np.column_stack([v, np.eye(v.shape[0], dtype=np.complex128)]))
@@ -164,7 +193,8 @@ def num_qubits(state: Factors) -> int:
 
 
 def check_target(kind: CostKind, target: ArrayLike, n: int) -> np.ndarray:
-    return np.asarray(check_targets(kind, np.asarray(target)[None], 1, n)[0])
+    """One pair's target, shape-checked as :func:`dqnn.costs.check_targets` does, as NumPy complex128."""
+    return np.asarray(check_targets(kind, np.asarray(target)[None], 1, n))[0]
 
 
 __all__ = [

@@ -29,11 +29,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.linalg
-import scipy.stats
 from numpy.typing import ArrayLike
 
-from dqnn.costs import CostKind, check_targets, cost, global_term, qubit_overlaps
+from dqnn import _programs
+from dqnn.costs import CostKind, check_targets, cost
 from dqnn.estimators import shadows
 from dqnn.estimators.base import (
     METHODS,
@@ -42,7 +41,6 @@ from dqnn.estimators.base import (
     PairEstimator,
     Seed,
     _check_shots,
-    as_numpy,
     born_probabilities,
     check_target,
     combine_mean,
@@ -54,6 +52,7 @@ from dqnn.estimators.base import (
     rng_from,
     sample_counts,
 )
+from dqnn.estimators.base import as_numpy as as_numpy  # re-exported (dqnn.estimators.shots.as_numpy)
 from dqnn.gradients import check_shift_rule, grad_cost
 from dqnn.model.angles import AngleIndex, shift_angle
 from dqnn.model.network import Network, NetworkParams
@@ -73,6 +72,28 @@ def inverse_estimate(state: Factors, target: ArrayLike, kind: CostKind, shots: i
     return estimate_from_counts(outcome_values(kind, n), counts)
 
 
+def _fidelity(state: Factors, phi: np.ndarray) -> float:
+    """``<phi|rho|phi>`` of a NumPy state (as :func:`dqnn.costs.global_term`, without JAX dispatch)."""
+    a = np.asarray(state.a, dtype=np.complex128)
+    va = phi.conj() @ a
+    vb = va if state.b is None else phi.conj() @ np.asarray(state.b, dtype=np.complex128)
+    return float(np.real(np.vdot(vb, va)))
+
+
+def _qubit_overlaps(state: Factors, factors: np.ndarray) -> np.ndarray:
+    """``<psi_j|rho_j|psi_j>`` (n,) of a NumPy state (as :func:`dqnn.costs.qubit_overlaps`, without JAX)."""
+    n = factors.shape[0]
+    a = np.asarray(state.a, dtype=np.complex128)
+    a = a.reshape((2,) * n + (a.shape[-1],))
+    b = a if state.b is None else np.asarray(state.b, dtype=np.complex128).reshape(a.shape)
+    out = np.empty(n)
+    for j in range(n):
+        va = np.tensordot(factors[j].conj(), a, axes=(0, j))
+        vb = va if state.b is None else np.tensordot(factors[j].conj(), b, axes=(0, j))
+        out[j] = np.real(np.vdot(vb, va))
+    return out
+
+
 def _bernoulli_estimate(p: float, shots: int, rng: np.random.Generator) -> tuple[float, float]:
     """(success fraction, its sample variance ddof=1) of ``shots`` Bernoulli(p) trials."""
     k = int(rng.binomial(shots, min(max(p, 0.0), 1.0)))
@@ -86,11 +107,11 @@ def direct_estimate(state: Factors, target: ArrayLike, kind: CostKind, shots: in
     t = check_target(kind, target, n)
     rng = rng_from(seed)
     if kind == "global":
-        frac, var = _bernoulli_estimate(1.0 - float(global_term(state, t)), _check_shots(shots), rng)
+        frac, var = _bernoulli_estimate(_fidelity(state, t), _check_shots(shots), rng)
         return Estimate(1.0 - frac, math.sqrt(var / shots), shots)
     _check_shots(shots, 2 * n)
     per_qubit = np.full(n, shots // n) + (np.arange(n) < shots % n)  # round-robin: every qubit gets >= 2
-    overlaps = np.asarray(qubit_overlaps(state, t))
+    overlaps = _qubit_overlaps(state, t)
     fr = [_bernoulli_estimate(float(p), int(m), rng) for p, m in zip(overlaps, per_qubit, strict=True)]
     value = 1.0 - float(np.mean([f for f, _ in fr]))
     stderr = math.sqrt(sum(v / m for (_, v), m in zip(fr, per_qubit, strict=True))) / n
@@ -115,14 +136,22 @@ def pair_estimator(method: Method, kind: CostKind) -> PairEstimator:
 
 def output_states(net: Network, params: NetworkParams, inputs: ArrayLike) -> list[Factors]:
     """The exact output states (NumPy :class:`~dqnn.sim.simulate.Factors`) of stacked inputs (N, d) or (N, d, d),
-    simulated in one vmapped pass."""
+    simulated in one vmapped pass (one compiled program per network, reused for new parameters)."""
 
-    def run(xi: Any) -> tuple[Any, Any]:
-        f = output_factors(net, params, xi)
-        return f.a, f.b
+    def build(ref: Any) -> Any:
+        def run(p: NetworkParams, x: Any) -> tuple[Any, Any]:
+            def one(xi: Any) -> tuple[Any, Any]:
+                f = output_factors(ref(), p, xi)
+                return f.a, f.b
 
-    a, b = jax.vmap(run)(jnp.asarray(inputs, dtype=jnp.complex128))
-    return [as_numpy(Factors(a[i], None if b is None else b[i])) for i in range(a.shape[0])]
+            return jax.vmap(one)(x)
+
+        return jax.jit(run)
+
+    a, b = _programs.per_network(net, "output_states", build)(params, jnp.asarray(inputs, dtype=jnp.complex128))
+    a = np.asarray(a, dtype=np.complex128)
+    b = None if b is None else np.asarray(b, dtype=np.complex128)
+    return [Factors(a[i], None if b is None else b[i]) for i in range(a.shape[0])]
 
 
 def estimate_cost(
@@ -176,8 +205,10 @@ def estimate_gradient(
     """
     rule = check_shift_rule(net, idx)
     rng = rng_from(seed)
+    name = f"shift-{idx.layer}-{idx.perceptron}-{idx.angle}"  # one program for both shifts
+    shift = _programs.per_network(net, name, lambda _: jax.jit(lambda p, d: shift_angle(p, idx, d)))
     plus, minus = (
-        estimate_cost(net, shift_angle(params, idx, s), inputs, targets, kind, method, shots, rng)
+        estimate_cost(net, shift(params, s), inputs, targets, kind, method, shots, rng)
         for s in (rule.shift, -rule.shift)
     )
     return shift_gradient(plus, minus, rule.scale)
@@ -192,20 +223,24 @@ def estimate_problem(
 ) -> tuple[float, Estimate]:
     """``(exact, estimate)`` for one seeded random initialisation of a :class:`~dqnn.presets.problems.GradientProblem`.
 
+    Three compiled programs (initialisation, exact value, output states), not one per operation.
+
     Parameters ``problem.network().init(jax.random.key(seed))``, its training pair ``problem.data()``, shots
     sampled with ``numpy.random.default_rng(seed)``. ``gradient=False``: the cost (exact: Eq. 2);
     ``gradient=True``: ``d C / d theta_nu`` of the problem's angle (exact: :func:`dqnn.gradients.grad_cost`;
     estimate: parameter shift).
     """
     net = problem.network()
-    params = net.init(jax.random.key(seed))
+    params = _programs.init(net, jax.random.key(seed))
     x, t = problem.data()
     kind = problem.cost
+    # one compiled program for the exact value (data closed over, as in the eager call: the same numbers)
     if gradient:
         idx = problem.angle_index(net)
-        exact = grad_cost(net, params, x, t, kind, idx)
+        exact = jax.jit(lambda p: grad_cost(net, p, x, t, kind, idx))(params)
         return float(exact), estimate_gradient(net, params, idx, x, t, kind, method, shots, seed)
-    return float(cost(net, params, x, t, kind)), estimate_cost(net, params, x, t, kind, method, shots, seed)
+    exact = jax.jit(lambda p: cost(net, p, x, t, kind))(params)
+    return float(exact), estimate_cost(net, params, x, t, kind, method, shots, seed)
 
 
 #: Worst-case per-shot variance of a parameter-shift gradient from costs whose single shot lies in [0, 1]:
@@ -233,7 +268,9 @@ def shots_to_resolve(variance: float, confidence: float = 0.95, shot_variance: f
         raise ValueError(f"shots_to_resolve: confidence={confidence!r} must lie strictly between 0 and 1")
     if not (math.isfinite(shot_variance) and shot_variance > 0):
         raise ValueError(f"shots_to_resolve: shot_variance={shot_variance!r} must be a positive finite number")
-    z = float(scipy.stats.norm.ppf(0.5 * (1.0 + confidence)))
+    import scipy.special  # ndtri is what norm.ppf computes; scipy.stats costs ~1 s to import
+
+    z = float(scipy.special.ndtri(0.5 * (1.0 + confidence)))
     m = z * z * shot_variance / variance
     if not math.isfinite(m):
         raise ValueError(f"shots_to_resolve: variance={variance!r} is too small (shot count overflows)")

@@ -219,6 +219,26 @@ class Network:
                     )
         return tuple(tuple(p.unitary.init(key) for p in layer) for layer in self.layers)
 
+    def __repr__(self) -> str:
+        fams = sorted({type(p.unitary).__name__ for layer in self.layers for p in layer})
+        count = sum(len(layer) for layer in self.layers)
+        return f"Network(widths={list(self.widths)}, {count} perceptrons, families: {', '.join(fams)})"
+
+    def _repr_html_(self) -> str:
+        """A table for notebooks: one row per perceptron (layer, inputs, outputs, family, angles)."""
+        import html
+
+        cells = ["layer", "perceptron", "inputs", "outputs", "family", "angles"]
+        rows = []
+        for l, layer in enumerate(self.layers):
+            for j, p in enumerate(layer):
+                vals = [f"{l} -> {l + 1}", j, list(p.inputs), list(p.outputs), type(p.unitary).__name__]
+                vals.append(getattr(p.unitary, "num_angles", "-"))
+                rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in vals) + "</tr>")
+        head = "".join(f"<th>{c}</th>" for c in cells)
+        cap = html.escape(f"DQNN widths {list(self.widths)} ({self.depth} layers)")
+        return f"<table><caption>{cap}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
     def describe(self) -> str:
         """A short human-readable summary."""
         parts = [f"DQNN widths={list(self.widths)}"]

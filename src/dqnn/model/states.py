@@ -87,7 +87,9 @@ def basis_state(bits: Sequence[int] | str) -> Array:
     if any(b not in (0, 1) for b in bs):
         raise ValueError(f"basis_state: bits {bits!r} must be 0 or 1")
     idx = int("".join(map(str, bs)) or "0", 2)
-    return jnp.zeros(2 ** len(bs), dtype=jnp.complex128).at[idx].set(1.0)
+    v = np.zeros(2 ** len(bs), dtype=np.complex128)
+    v[idx] = 1.0
+    return jnp.asarray(v)  # built in NumPy: no XLA program to compile for a constant
 
 
 def zero_state(num_qubits: int) -> Array:

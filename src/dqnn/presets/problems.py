@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import jax.numpy as jnp
+import numpy as np
 
 from dqnn._jax import Array
 from dqnn.costs import CostKind
-from dqnn.model import states
 from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network
 from dqnn.presets.registry import ANGLE_PRESETS, preset
@@ -30,10 +30,12 @@ ARCHES: tuple[str, ...] = ANGLE_PRESETS
 def zero_pair(n: int, cost: CostKind) -> tuple[Array, Array]:
     """Input and target ``|0...0>`` on ``n`` qubits, stacked: inputs (1, 2**n), targets (1, 2**n) for the
     global cost or the single-qubit factors (1, n, 2) for the local cost."""
-    x = states.zero_state(n)[None]
+    zero = np.zeros((1, 2**n), dtype=np.complex128)
+    zero[0, 0] = 1.0
+    x = jnp.asarray(zero)  # built in NumPy: constants need no XLA program
     if cost == "global":
-        return x, states.zero_state(n)[None]
-    return x, jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (1, n, 1))
+        return x, jnp.asarray(zero)
+    return x, jnp.asarray(np.tile(np.array([1.0, 0.0], dtype=np.complex128), (1, n, 1)))
 
 
 def point_label(arch: str, cost: str, n: int, layers: int) -> str:

@@ -27,8 +27,34 @@ def plot_variance(
     reference: Callable[[np.ndarray], np.ndarray] | None = None,
     reference_label: str = "analytic",
 ) -> Path:
-    """Log-scale ``Var`` against ``n``: sampled points with error bars, exact points, a reference curve, a fit."""
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    """Log-scale ``Var`` against ``n``: sampled points with error bars, exact points, a reference curve, a fit.
+
+    Written to ``path`` (PNG, 120 dpi); see :func:`variance_figure` for the figure itself.
+    """
+    fig = variance_figure(points, title, fit, reference, reference_label)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def variance_figure(
+    points: Sequence[dict[str, Any]],
+    title: str,
+    fit: LineFit | None = None,
+    reference: Callable[[np.ndarray], np.ndarray] | None = None,
+    reference_label: str = "analytic",
+    ax: Any = None,
+) -> Any:
+    """The matplotlib Figure of :func:`plot_variance` (drawn on ``ax`` when given, else on a new figure).
+
+    The caller owns the figure (``matplotlib.pyplot.close(fig)`` when done with a new one).
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4.2))
+    else:
+        fig = ax.figure
     sampled = [p for p in points if p.get("method") != "exact" and p.get("variance") is not None]
     exact = [p for p in points if p.get("method") == "exact" and p.get("variance") is not None]
     if sampled:
@@ -58,8 +84,4 @@ def plot_variance(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return fig

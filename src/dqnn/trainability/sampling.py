@@ -54,6 +54,7 @@ __all__ = [
     "ARCHS",
     "DEFAULT_MEMORY_BUDGET",
     "MAX_CHUNK",
+    "POINT_COLUMNS",
     "Engine",
     "Gradient",
     "GradientMethod",
@@ -62,6 +63,7 @@ __all__ = [
     "chunk_size",
     "gradient_sampler",
     "pick_engine",
+    "point_row",
     "random_generator",
     "sample_gradients",
     "sampler",
@@ -305,6 +307,36 @@ def sample_gradients(
     return sample_keys(fn, c, keys, progress)
 
 
+#: Column types of a variance point's row (:meth:`VariancePoint.to_frame`, the study's ``variance.csv``):
+#: the CSV's columns in order; ``warnings`` joined by `` | ``; ``shots_to_resolve`` may be missing.
+POINT_COLUMNS: dict[str, str] = {
+    "arch": "str",
+    "cost": "str",
+    "n": "int",
+    "layers": "int",
+    "method": "str",
+    "samples": "int",
+    "mean": "float",
+    "mean_stderr": "float",
+    "variance": "float",
+    "stderr": "float",
+    "analytic": "float",
+    "kurtosis": "float",
+    "relative_error": "float",
+    "trusted": "bool",
+    "shots_to_resolve": "Int64",
+    "seconds": "float",
+    "warnings": "str",
+}
+
+
+def point_row(point: dict[str, Any]) -> dict[str, Any]:
+    """A point dict as its CSV row: the warnings joined by `` | ``."""
+    row = dict(point)
+    row["warnings"] = " | ".join(point.get("warnings") or [])
+    return row
+
+
 @dataclass(frozen=True)
 class VariancePoint:
     """The measured variance of one point, with its statistics and the paper's value where there is one."""
@@ -336,6 +368,13 @@ class VariancePoint:
             "warnings": list(s.warnings),
             "seconds": self.seconds,
         }
+
+    def to_frame(self) -> Any:
+        """A one-row pandas DataFrame of :meth:`to_dict` with the columns of :data:`POINT_COLUMNS` (the study's
+        CSV row; ``shots_to_resolve``, which the study adds, is missing here). pandas is imported here."""
+        from dqnn import _frames
+
+        return _frames.frame([point_row(self.to_dict())], POINT_COLUMNS)
 
 
 def variance_point(

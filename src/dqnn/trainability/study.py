@@ -24,17 +24,16 @@ from typing import Any
 
 import numpy as np
 
+from dqnn import _frames
 from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import preset
-from dqnn.trainability.fits import ModelComparison, compare_models
-from dqnn.trainability.plot import plot_variance
-from dqnn.trainability.sampling import Method, PointSpec
+from dqnn.trainability.fits import LineFit, ModelComparison, compare_models
+from dqnn.trainability.plot import plot_variance, variance_figure
+from dqnn.trainability.sampling import POINT_COLUMNS, Method, PointSpec, point_row
 from dqnn.trainability.sweep import PointStore, SweepConfig, exact_variance, run_sweep
 
-CSV_FIELDS = (
-    "arch cost n layers method samples mean mean_stderr variance stderr analytic kurtosis relative_error trusted "
-    "shots_to_resolve seconds warnings"
-).split()
+#: Columns of ``variance.csv`` (their types: :data:`dqnn.trainability.sampling.POINT_COLUMNS`).
+CSV_FIELDS = list(POINT_COLUMNS)
 
 
 def layers_for(arch: str, n: int, layers: str | int) -> int:
@@ -111,13 +110,110 @@ def fit_points(points: list[dict[str, Any]]) -> ModelComparison | None:
     return compare_models([p["n"] for p in use], [p["variance"] for p in use], [p["stderr"] for p in use])
 
 
+class StudyResult(dict[str, Any]):
+    """What :func:`run_study` returns: the dict written as ``variance.json`` (``config``, ``version``, ``points``,
+    ``fits``, ``bound``; ``plot`` the PNG's path), unchanged, plus a table, a plot and notebook displays.
+
+    It *is* that dict (``res["points"]``, ``json.dumps(res)`` work as before). :meth:`to_frame` gives the
+    points as a pandas DataFrame (the rows of ``variance.csv``), :meth:`from_folder` reads a study's folder
+    back, :meth:`read_csv` its CSV as the same frame; in Jupyter it shows as a table and its plot.
+    """
+
+    @classmethod
+    def from_folder(cls, path: str | Path) -> StudyResult:
+        """The result of the study written to folder ``path`` (its ``variance.json``)."""
+        folder = Path(path)
+        data = cls(json.loads((folder / "variance.json").read_text()))
+        if (folder / "variance.png").exists():
+            data["plot"] = str(folder / "variance.png")
+        return data
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        """The point dicts (sampled, then exact)."""
+        return list(self["points"])
+
+    def to_frame(self) -> Any:
+        """The points as a pandas DataFrame: one row per point, the columns of ``variance.csv`` (typed as
+        :data:`~dqnn.trainability.sampling.POINT_COLUMNS`; ``warnings`` joined by `` | ``). pandas is imported here."""
+        return _frames.frame([point_row(p) for p in self["points"]], POINT_COLUMNS)
+
+    @staticmethod
+    def read_csv(path: str | Path) -> Any:
+        """A study's ``variance.csv`` (or ``to_frame().to_csv(path, index=False)``) as :meth:`to_frame`'s frame."""
+        p = Path(path)
+        return _frames.read_csv(p / "variance.csv" if p.is_dir() else p, POINT_COLUMNS)
+
+    def best_fit(self) -> LineFit | None:
+        """The preferred fit (of the exact points where there are, else of the sampled ones), or None."""
+        fits = self.get("fits") or {}
+        best = fits.get("exact") or fits.get("sampled")
+        if not best:
+            return None
+        d = dict(best[best["better"]])
+        d.pop("base", None)
+        d["slope_ci"] = tuple(d["slope_ci"])
+        return LineFit(**d)
+
+    def _title(self) -> str:
+        c = self.get("config", {})
+        return f"{c.get('arch')}, {c.get('cost')} cost, layers={c.get('layers')}"
+
+    def plot(self, ax: Any = None) -> Any:
+        """The study's plot (as ``variance.png``) as a matplotlib Figure, drawn on ``ax`` when given."""
+        c = self.get("config", {})
+        ref = _reference(c["arch"], c["cost"]) if "arch" in c else None
+        return variance_figure(self["points"], self._title(), self.best_fit(), ref, ax=ax)
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        import matplotlib.pyplot as plt
+
+        fig = self.plot()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
+        return buf.getvalue()
+
+    def _summary(self) -> str:
+        pts = self.get("points", [])
+        ns = sorted({p["n"] for p in pts})
+        span = f"n={ns[0]}..{ns[-1]}" if len(ns) > 1 else (f"n={ns[0]}" if ns else "no points")
+        fit = self.best_fit()
+        tail = ""
+        if fit is not None:
+            tail = f", fit Var ~ {fit.base:.4g}^n" if fit.model == "exponential" else f", fit Var ~ n^{fit.slope:.3g}"
+        return f"StudyResult({self._title()}: {len(pts)} points, {span}{tail})"
+
+    def __repr__(self) -> str:
+        return self._summary()
+
+    def _repr_html_(self) -> str:
+        cols = ["n", "layers", "method", "samples", "variance", "stderr", "analytic", "trusted"]
+        rows = [
+            [
+                p["n"],
+                p["layers"],
+                p["method"],
+                p["samples"],
+                _frames.fmt(p.get("variance"), ".4e"),
+                _frames.fmt(p.get("stderr"), ".2e"),
+                _frames.fmt(p.get("analytic"), ".4e"),
+                "yes" if p.get("trusted", True) else "NO",
+            ]
+            for p in self.get("points", [])
+        ]
+        return _frames.html_table(cols, rows, caption=self._summary())
+
+
 def run_study(
     cfg: StudyConfig,
     out: str | Path,
     on_point: Callable[[dict[str, Any], bool], None] | None = None,
     progress: Callable[[PointSpec, int], None] | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) a study into folder ``out`` and return its JSON-ready result."""
+) -> StudyResult:
+    """Run (or resume) a study into folder ``out`` and return its JSON-ready result (a :class:`StudyResult`)."""
     from dqnn import __version__
 
     out = Path(out)
@@ -147,13 +243,15 @@ def run_study(
         "exact": fit_points(exact),
     }
     bound = preset(cfg.arch).bound(cfg.cost)
-    result = {
-        "config": cfg.to_dict(),
-        "version": __version__,
-        "points": points,
-        "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
-        "bound": None if bound is None else asdict(bound),
-    }
+    result = StudyResult(
+        {
+            "config": cfg.to_dict(),
+            "version": __version__,
+            "points": points,
+            "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
+            "bound": None if bound is None else asdict(bound),
+        }
+    )
     (out / "variance.json").write_text(json.dumps(result, indent=1))
     write_csv(points, out / "variance.csv")
     best = fits["exact"] or fits["sampled"]
@@ -183,6 +281,4 @@ def write_csv(points: list[dict[str, Any]], path: str | Path) -> None:
         w = csv.DictWriter(fh, fieldnames=list(CSV_FIELDS), extrasaction="ignore")
         w.writeheader()
         for p in points:
-            row = dict(p)
-            row["warnings"] = " | ".join(p.get("warnings") or [])
-            w.writerow(row)
+            w.writerow(point_row(p))

@@ -143,12 +143,51 @@ class Problem:
 
 @dataclass(frozen=True, eq=False)
 class TrainResult:
-    """Outcome of :func:`train`: metrics rows (``steps + 1``), final parameters and the summary."""
+    """Outcome of :func:`train`: metrics rows (``steps + 1``), final parameters and the summary.
+
+    :meth:`to_frame` gives the metrics as a pandas DataFrame (the rows of ``metrics.csv``), :meth:`from_folder`
+    reads a run's folder back (``summary.json``, ``metrics.csv``, ``params.npz``).
+    """
 
     metrics: list[dict[str, float]]
     params: NetworkParams
     summary: dict[str, Any]
     net: Network
+
+    def to_frame(self) -> Any:
+        """The metrics as a pandas DataFrame: a ``step`` column, then one float column per metric (as
+        ``metrics.csv``). pandas is imported here."""
+        from dqnn import _frames
+
+        return _frames.frame([{"step": t, **r} for t, r in enumerate(self.metrics)], _metrics_schema(self.metrics))
+
+    @staticmethod
+    def read_csv(path: str | os.PathLike[str]) -> Any:
+        """A run's ``metrics.csv`` (or ``to_frame().to_csv(path, index=False)``; a folder: its ``metrics.csv``)
+        as :meth:`to_frame`'s frame."""
+        from dqnn import _frames
+
+        p = Path(path)
+        p = p / "metrics.csv" if p.is_dir() else p
+        return _frames.read_csv(p, _metrics_schema(read_metrics(p)))
+
+    @classmethod
+    def from_folder(cls, path: str | os.PathLike[str]) -> TrainResult:
+        """The result of the run written to folder ``path`` by :func:`train` (``summary.json``, ``metrics.csv``,
+        ``params.npz``); the network is rebuilt from the configuration in the summary."""
+        folder = Path(path)
+        summary = json.loads((folder / "summary.json").read_text())
+        if "runs" in summary:
+            raise ValueError(f"{folder} holds a sweep (summary.json lists runs); read one run's folder instead")
+        config = TrainConfig(**summary["config"])
+        net = make_network(config.method, config.widths, config.depth)
+        template = jax.eval_shape(net.init, jax.random.key(0))
+        params = load_params(folder / "params.npz", template)
+        return cls(read_metrics(folder / "metrics.csv"), params, summary, net)
+
+
+def _metrics_schema(rows: list[dict[str, float]]) -> dict[str, str]:
+    return {"step": "int"} | {k: "float" for k in (rows[0] if rows else {})}
 
 
 def make_data(config: TrainConfig, key: Array) -> datasets.Split:

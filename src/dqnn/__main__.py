@@ -1,0 +1,6 @@
+"""``python -m dqnn``: the ``dqnn`` command."""
+
+from dqnn.cli import main
+
+if __name__ == "__main__":
+    main()
