@@ -81,6 +81,7 @@ __all__ = [
     "Fixed",
     "Gate",
     "HaarUnitary",
+    "HamiltonianRotation",
     "Network",
     "Perceptron",
     "RandomUnitary",
@@ -152,5 +153,6 @@ if TYPE_CHECKING:
     from dqnn.model import families, gates, states
     from dqnn.model.angles import AngleIndex
     from dqnn.model.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
+    from dqnn.model.hamiltonian import HamiltonianRotation
     from dqnn.model.network import Network, Perceptron
     from dqnn.sim.simulate import Factors, output_factors, output_state

@@ -87,6 +87,9 @@ from dqnn.trainability.study import (
     StudyConfig as StudyConfig,
 )
 from dqnn.trainability.study import (
+    StudyResult as StudyResult,
+)
+from dqnn.trainability.study import (
     exact_point as exact_point,
 )
 from dqnn.trainability.study import (
