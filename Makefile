@@ -15,8 +15,8 @@ PYTEST_ARGS ?= -n 2
 # fast modules (about a minute on 2 idle cores): network checks and init, costs and gradients through the
 # simulator, `dqnn simulate` and `dqnn estimate`, and the golden numbers at the fixture's own jax release (0.9.2,
 # so at its strict tolerance); less test_cost's real-arithmetic pair, which alone took 40%
-SMOKE_TESTS ?= tests/test_network.py tests/test_cost.py tests/test_gradients.py tests/test_cli_simulate.py \
-	tests/test_cli_estimate.py tests/test_golden.py --deselect tests/test_cost.py::test_real_arithmetic_gives_the_complex_costs_and_gradients
+SMOKE_TESTS ?= tests/test_network.py tests/test_costs.py tests/test_gradients.py tests/test_cli_simulate.py \
+	tests/test_cli_estimate.py tests/test_golden.py --deselect tests/test_costs.py::test_real_arithmetic_gives_the_complex_costs_and_gradients
 
 .PHONY: demo test lint typecheck pytest smoke-311 docs bench clean
 

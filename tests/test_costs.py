@@ -110,3 +110,38 @@ def test_real_arithmetic_gives_the_complex_costs_and_gradients(kind):
         np.testing.assert_allclose(float(real[0]), float(cplx[0]), atol=1e-13)
         for a, b in zip(jax.tree.leaves(real[1]), jax.tree.leaves(cplx[1]), strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-12)
+
+
+def test_a_new_cost_is_one_registry_entry() -> None:
+    """A cost kind registered in dqnn.costs.COSTS works in the cost, its gradient and the variance sampler."""
+    from dqnn import costs
+    from dqnn.gradients import grad_autodiff
+    from dqnn.model.angles import AngleIndex
+    from dqnn.presets.architectures import fig3a
+    from dqnn.trainability.sampling import Gradient, sample_keys, sampler
+
+    def squared_infidelity(f, target):
+        return costs.global_term(f, target) ** 2
+
+    costs.register_cost(costs.CostDef("squared", squared_infidelity, lambda n: (2**n,), "(1 - <phi|rho|phi>)^2"))
+    try:
+        net = fig3a(2, 1)
+        params = net.init(jax.random.key(0))
+        x = states.zero_state(2)[None]
+        c_new = float(costs.cost(net, params, x, x, "squared"))  # type: ignore[arg-type]
+        c_global = float(costs.cost(net, params, x, x, "global"))
+        assert abs(c_new - c_global**2) < 1e-14
+        idx = AngleIndex(0, 0, 0)
+        g = float(grad_autodiff(lambda p: costs.cost(net, p, x, x, "squared"), params, idx))  # type: ignore[arg-type]
+        dg = float(grad_autodiff(lambda p: costs.cost(net, p, x, x, "global"), params, idx))
+        assert abs(g - 2 * c_global * dg) < 1e-12  # chain rule
+        grad = Gradient(net, idx, "squared", lambda: (x, x))  # type: ignore[arg-type]
+        fn, c = sampler(grad, 4)
+        samples = sample_keys(fn, c, jax.random.split(jax.random.key(1), 4))
+        assert samples.shape == (4,) and np.all(np.isfinite(samples)) and np.std(samples) > 0
+        with pytest.raises(ValueError, match="exists already"):
+            costs.register_cost(costs.COSTS["squared"])
+    finally:
+        costs.COSTS.pop("squared")
+    with pytest.raises(ValueError, match="is not one of 'global', 'local', 'observable'"):
+        costs.cost(net, params, x, x, "squared")  # type: ignore[arg-type]
