@@ -43,7 +43,6 @@ perceptron carries a tangent. Conventions: :mod:`dqnn`.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -68,6 +67,7 @@ from dqnn.model.states import (
 )
 from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET
 from dqnn.sim.chunks import chunk_size as _chunk_size
+from dqnn.sim.kernel import apply_gate
 from dqnn.sim.simulate import output_factors, peak_stored_qubits
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
@@ -514,37 +514,6 @@ def use_product_engine(cone: LightCone) -> bool:
     return plan.peak <= peak_stored_qubits(cone.network)
 
 
-def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
-    """``u`` (2**g, 2**g) on axes ``axes`` (in ``u``'s wire order) of ``t`` (one axis of size 2 per qubit).
-
-    Up to three qubits: ``t`` viewed as ``(L0, 2, L1, 2, ..., Lg)`` is multiplied by the broadcast gate and
-    summed over the input indices, which XLA fuses into one pass without a transpose; larger gates use
-    ``tensordot``.
-    """
-    g = len(axes)
-    if g > 3:
-        ut = jnp.reshape(u, (2,) * (2 * g))
-        out = jnp.tensordot(ut, t, axes=(list(range(g, 2 * g)), list(axes)))
-        return jnp.moveaxis(out, list(range(g)), list(axes))
-    order = sorted(range(g), key=lambda m: axes[m])
-    tshape: list[int] = []
-    ushape: list[int] = []
-    prev = 0
-    for m in order:
-        a = axes[m]
-        tshape += [math.prod(t.shape[prev:a]), 1, 2]
-        ushape += [1, 2, 2]
-        prev = a + 1
-    tshape.append(math.prod(t.shape[prev:]))
-    ushape.append(1)
-    # uu[i_o0, k_o0, i_o1, k_o1, ...] for the wires in axis order
-    perm = [x for m in order for x in (m, g + m)]
-    uu = jnp.reshape(jnp.transpose(jnp.reshape(u, (2,) * (2 * g)), perm), ushape)
-    prod = uu * jnp.reshape(t, tshape)
-    out = jnp.sum(prod, axis=tuple(3 * i + 2 for i in range(g)))
-    return jnp.reshape(out, t.shape)
-
-
 def _target_rotation(t: Array) -> tuple[Array, Array]:
     """``(V, |t|^2)`` with ``V`` unitary and ``V |t> = |t| |0>``, so ``<t|rho|t> = |t|^2 <0|V rho V^dagger|0>``."""
     n2 = jnp.real(jnp.vdot(t, t))
@@ -592,7 +561,7 @@ def run_plan(
             u = mats[(l, j)][k]
             for m, v in rotations.get(s, []):
                 u = _on_wire(v, m, len(axes)) @ u
-            comps[c] = apply_gate(comps[c], u, axes)
+            comps[c] = apply_gate(comps[c], u, axes, form="broadcast")
         elif step[0] == "merge":
             _, c, d = step
             a, b = comps[c], comps[d]
@@ -1039,7 +1008,6 @@ __all__ = [
     "ConePlan",
     "Fused",
     "LightCone",
-    "apply_gate",
     "chunk_size",
     "compiler_options",
     "cone_factors",
