@@ -15,8 +15,8 @@ from dqnn.model.families import HaarUnitary, fig3a_perceptron
 from dqnn.model.network import Network, NetworkParams, Perceptron
 from dqnn.presets import architectures
 from dqnn.sim import components
-from dqnn.trainability.sampling import PointSpec
 from dqnn.trainability import sampling as trainability
+from dqnn.trainability.sampling import PointSpec
 
 
 def _split_network() -> Network:

@@ -42,6 +42,7 @@ perceptron carries a tangent. Conventions: :mod:`dqnn`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,10 +55,9 @@ from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
 from dqnn.model.angles import AngleIndex, check_index
-from dqnn.model.families import Circuit, Family, GateOp, Op, embed
-from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.families import Circuit, Family, GateOp, Op, fuse
+from dqnn.model.network import Network, NetworkParams
 from dqnn.model.states import (
-    ZERO_QUBIT,
     checked_factor_pair,
     factors_on,
     pair_mean,
@@ -69,6 +69,7 @@ from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET
 from dqnn.sim.chunks import chunk_size as _chunk_size
 from dqnn.sim.kernel import apply_gate
 from dqnn.sim.simulate import output_factors, peak_stored_qubits
+from dqnn.sim.subnet import SubNetwork, renumber, sub_angle, sub_params
 
 _ZERO = np.array([1.0, 0.0], dtype=np.complex128)
 
@@ -77,22 +78,15 @@ ConeEngine = Literal["auto", "product", "factored"]
 
 
 @dataclass(frozen=True, eq=False)
-class LightCone:
-    """The backward light cone of output qubit(s) ``outputs`` of a network.
+class LightCone(SubNetwork):
+    """The backward light cone of output qubit(s) ``outputs`` of a network: a :class:`~dqnn.sim.subnet.SubNetwork`.
 
-    ``network``: the sub-network (None when no output is touched by a perceptron of the last layer, so they
-    all stay |0>). Its layer ``l`` is layer ``start + l`` of the full network; ``qubits[l]`` (sorted) are the
-    full-network qubits of its layer ``l`` (its qubit ``i`` is full qubit ``qubits[l][i]``) and
-    ``perceptrons[l]`` the indices, in the full layer ``start + l``, of its perceptrons (in order).
+    ``network`` is None when no output is touched by a perceptron of the last layer (they all stay |0>).
     ``positions``: the index of each output among the sub-network's output qubits. When ``start > 0`` the
     sub-network's input is ``|0...0>``; otherwise it is the full input restricted to ``qubits[0]``.
     """
 
     outputs: tuple[int, ...]
-    network: Network | None
-    start: int
-    qubits: tuple[tuple[int, ...], ...]
-    perceptrons: tuple[tuple[int, ...], ...]
     positions: tuple[int, ...]
 
     @property
@@ -105,31 +99,18 @@ class LightCone:
         """The index of :attr:`output` among the sub-network's output qubits."""
         return self.positions[0]
 
-    @property
-    def width(self) -> int:
-        """Qubits of the widest layer of the cone (0 for qubits that stay |0>)."""
-        if self.network is None:
-            return 0
-        return max(len(q) for q in self.qubits)
-
-    def contains(self, layer: int, perceptron: int) -> bool:
-        """Whether perceptron ``perceptron`` of full layer ``layer`` is in the cone."""
-        l = layer - self.start
-        return 0 <= l < len(self.perceptrons) and perceptron in self.perceptrons[l]
-
     def signature(self) -> tuple[Any, ...]:
-        """A hashable structure key: cones with equal signatures differ only in their qubit labels."""
-        if self.network is None:
-            return ("zero", len(self.outputs))
-        rows = tuple(tuple((p.inputs, p.outputs, id(p.unitary)) for p in layer) for layer in self.network.layers)
-        return (self.network.widths, rows, self.start == 0 and self.qubits[0] != (-1,), self.positions)
+        """:meth:`SubNetwork.signature <dqnn.sim.subnet.SubNetwork.signature>` and the outputs' positions:
+        cones with equal signatures differ only in their qubit labels."""
+        return (*super().signature(), self.positions)
 
 
 @dataclass(frozen=True, eq=False)
 class Fused:
     """``family`` with runs of consecutive gates on at most two wires multiplied into one gate (exactly equal).
 
-    ``init``, ``matrix``, ``num_qubits`` and ``num_angles`` are those of ``family``; SWAPs stay relabellings.
+    ``init``, ``matrix``, ``num_qubits`` and ``num_angles`` are those of ``family``; its ops are
+    :func:`dqnn.model.families.fuse` of ``family``'s (SWAPs stay relabellings).
     """
 
     family: Family
@@ -154,19 +135,7 @@ class Fused:
 
     def ops(self, params: Any) -> list[Op]:
         """The family's ops with consecutive gates on <= 2 wires fused."""
-        out: list[Op] = []
-        for op in self.family.ops(params):
-            prev = out[-1] if out else None
-            if isinstance(op, GateOp) and isinstance(prev, GateOp):
-                wires = tuple(sorted(set(prev.wires) | set(op.wires)))
-                if len(wires) <= 2:
-                    m = embed(op.matrix, [wires.index(w) for w in op.wires], len(wires)) @ embed(
-                        prev.matrix, [wires.index(w) for w in prev.wires], len(wires)
-                    )
-                    out[-1] = GateOp(m, wires)
-                    continue
-            out.append(op)
-        return out
+        return fuse(self.family.ops(params))
 
 
 _FUSED: dict[int, tuple[Family, Fused]] = {}
@@ -215,34 +184,15 @@ def light_cone(net: Network, output: int | Sequence[int]) -> LightCone:
     rel = relevant_perceptrons(net, output)
     outputs = (int(output),) if isinstance(output, (int, np.integer)) else tuple(int(o) for o in output)
     if not rel[-1]:
-        return LightCone(outputs, None, net.depth, (tuple(sorted(set(outputs))),), (), tuple(range(len(outputs))))
+        kept = (tuple(sorted(set(outputs))),)
+        return LightCone(None, net.depth, kept, (), outputs=outputs, positions=tuple(range(len(outputs))))
     start = net.depth
     while start > 0 and rel[start - 1]:
         start -= 1
-    depth = net.depth - start
-    qubits: list[set[int]] = [set() for _ in range(depth + 1)]
-    qubits[-1].update(outputs)
-    for l in range(depth):
-        for j in rel[start + l]:
-            p = net.layers[start + l][j]
-            qubits[l].update(p.inputs)
-            qubits[l + 1].update(p.outputs)
-    order = [tuple(sorted(q)) for q in qubits]
-    if not order[0]:  # the first kept perceptrons read nothing: give the sub-network a dummy |0> input
-        order[0] = (-1,)
-    index = [{q: i for i, q in enumerate(qs)} for qs in order]
-    layers = []
-    for l in range(depth):
-        row = []
-        for j in rel[start + l]:
-            p = net.layers[start + l][j]
-            ins = [index[l][q] for q in p.inputs]
-            outs = [index[l + 1][q] for q in p.outputs]
-            row.append(Perceptron(ins, outs, fused(p.unitary)))
-        layers.append(row)
-    sub = Network([len(q) for q in order], layers)
-    perceptrons = tuple(tuple(rel[start + l]) for l in range(depth))
-    return LightCone(outputs, sub, start, tuple(order), perceptrons, tuple(index[-1][o] for o in outputs))
+    rows = rel[start:]
+    sub, qubits = renumber(net, start, rows, outputs=outputs, family=fused)
+    positions = tuple(qubits[-1].index(o) for o in outputs)
+    return LightCone(sub, start, qubits, tuple(tuple(r) for r in rows), outputs=outputs, positions=positions)
 
 
 def light_cones(net: Network) -> list[LightCone]:
@@ -250,27 +200,9 @@ def light_cones(net: Network) -> list[LightCone]:
     return [light_cone(net, j) for j in range(net.num_outputs)]
 
 
-def sub_params(cone: LightCone, params: NetworkParams) -> NetworkParams:
-    """The parameters of the cone's sub-network, picked out of the full network's ``params[l][j]``."""
-    return tuple(tuple(params[cone.start + l][j] for j in js) for l, js in enumerate(cone.perceptrons))
-
-
-def sub_angle(cone: LightCone, idx: AngleIndex) -> AngleIndex | None:
-    """The index of full-network angle ``idx`` in the cone's sub-network (None when it is outside the cone)."""
-    if not cone.contains(idx.layer, idx.perceptron):
-        return None
-    l = idx.layer - cone.start
-    return AngleIndex(l, cone.perceptrons[l].index(idx.perceptron), idx.angle)
-
-
-def _reads_input(cone: LightCone) -> bool:
-    return cone.network is not None and cone.start == 0 and cone.qubits[0] != (-1,)
-
-
 def cone_factors(cone: LightCone, input_factors: Array) -> Array:
     """The sub-network's input factors (w0, 2): ``input_factors`` (n_in, 2) on ``qubits[0]``, or |0> each."""
-    qubits = cone.qubits[0] if _reads_input(cone) else (ZERO_QUBIT,) * len(cone.qubits[0])
-    return factors_on(input_factors, qubits)
+    return factors_on(input_factors, cone.input_qubits)
 
 
 def cone_input(cone: LightCone, input_factors: Array) -> Array:
@@ -481,13 +413,13 @@ def plan_cone(cone: LightCone) -> ConePlan:
         raise ValueError("plan_cone: the cone has no sub-network (its outputs stay |0>)")
     sub = cone.network
     rows = tuple(tuple((p.inputs, p.outputs, op_structure(p.unitary)) for p in layer) for layer in sub.layers)
-    key = (sub.widths, rows, _reads_input(cone), cone.positions, cone.start, cone.perceptrons)
+    key = (sub.widths, rows, cone.reads_input, cone.positions, cone.start, cone.perceptrons)
     hit = _PLANS.get(key)
     if hit is not None:
         return hit
     ops = _cone_ops(cone)
     w0 = sub.widths[0]
-    reads = _reads_input(cone)
+    reads = cone.reads_input
     sources = {q: (q if reads else ZERO_SOURCE) for q in range(w0)}
     out_offset = sum(sub.widths[:-1])
     outputs = [out_offset + p for p in cone.positions]
@@ -706,7 +638,7 @@ def _rep_overlaps(rep: LightCone, sp: NetworkParams, xf: Array, tf: Array, engin
     psi = product_vector(xf)
     vals = []
     for i, pos in enumerate(rep.positions):
-        single = LightCone((rep.outputs[i],), rep.network, rep.start, rep.qubits, rep.perceptrons, (pos,))
+        single = dataclasses.replace(rep, outputs=(rep.outputs[i],), positions=(pos,))
         vals.append(cone_overlap(single, sp, psi, tf[i]))
     return jnp.stack(vals)
 
