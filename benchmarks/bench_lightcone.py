@@ -31,14 +31,14 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import jax, numpy as np
-from dqnn.sim import lightcone
+from dqnn.sim import cone_gradients
 from dqnn.trainability import sampling as trainability
 t1 = time.perf_counter()
 n, layers, samples = (int(a) for a in sys.argv[1:4])
 spec = trainability.PointSpec("fig3b", "local", n, layers)
 g = spec.gradient()
-c = lightcone.chunk_size(g.net, g.angle, samples)
-fn = lightcone.gradient_sampler(g.net, g.angle, *g.factors)
+c = cone_gradients.chunk_size(g.net, g.angle, samples)
+fn = cone_gradients.gradient_sampler(g.net, g.angle, *g.factors)
 t2 = time.perf_counter()
 keys = jax.random.split(spec.key(0), samples)
 first = keys[:c]
@@ -61,11 +61,11 @@ def plan_info(n: int, layers: int) -> dict[str, float]:
     """Joint cones, widest component and planned work of the point (no simulation)."""
     from dqnn.model.angles import AngleIndex
     from dqnn.presets import architectures
-    from dqnn.sim import lightcone
+    from dqnn.sim import cone_engine, cone_gradients
 
     net = architectures.fig3b(n, layers)
-    groups = lightcone.gradient_groups(net, AngleIndex(0, 0, 0))
-    plans = [lightcone.plan_cone(g) for g in groups if g.network is not None]
+    groups = cone_gradients.gradient_groups(net, AngleIndex(0, 0, 0))
+    plans = [cone_engine.plan_cone(g) for g in groups if g.network is not None]
     return {
         "terms": sum(len(g.outputs) for g in groups),
         "groups": len(groups),

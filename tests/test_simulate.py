@@ -222,29 +222,6 @@ def test_runs_of_fixed_diagonal_gates_are_applied_as_one_product(monkeypatch):  
     assert len(calls) == 14
 
 
-@pytest.mark.parametrize("g", [1, 2, 3, 4])
-@pytest.mark.parametrize("concrete", [False, True, "real", "diagonal"])
-def test_apply_gate_equals_tensordot(g, concrete):  # type: ignore[no-untyped-def]
-    from dqnn.sim.simulate import apply_gate
-
-    rng = np.random.default_rng(g)
-    q = 5
-    t = jnp.asarray(rng.normal(size=(2,) * q + (3,)) + 1j * rng.normal(size=(2,) * q + (3,)))
-    u = np.asarray(dqnn.model.gates.haar_unitary(jax.random.key(g), 2**g))
-    if concrete is True:  # structured: a permutation with phases and exact zeros
-        u = np.diag(np.exp(1j * rng.uniform(0, 6, 2**g)))[rng.permutation(2**g)]
-    elif concrete == "real":  # a real orthogonal gate on the complex state (real and imaginary parts apart)
-        u, _ = np.linalg.qr(rng.normal(size=(2**g, 2**g)))
-    elif concrete == "diagonal":  # signs and phases: the in-place slice scaling
-        u = np.diag(np.where(rng.uniform(size=2**g) < 0.5, -1.0, np.exp(1j * rng.uniform(0, 6, 2**g))))
-    axes = list(rng.permutation(q)[:g])
-    ref = jnp.moveaxis(jnp.tensordot(u.reshape((2,) * (2 * g)), t, axes=(list(range(g, 2 * g)), axes)), range(g), axes)
-    got = apply_gate(t, u if concrete else jnp.asarray(u), axes)
-    np.testing.assert_allclose(np.asarray(got), np.asarray(ref), atol=1e-13)
-    jitted = jax.jit(lambda uu, tt: apply_gate(tt, uu, axes))(jnp.asarray(u), t)  # traced u
-    np.testing.assert_allclose(np.asarray(jitted), np.asarray(ref), atol=1e-13)
-
-
 def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-untyped-def]
     from dqnn.sim import simulate
 

@@ -107,7 +107,7 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
     from dqnn.model.angles import AngleIndex
     from dqnn.presets import architectures
     from dqnn.presets.problems import zero_pair
-    from dqnn.sim import components, lightcone
+    from dqnn.sim import components, cone_engine, cone_gradients, lightcone
 
     net = architectures.fig3a(n, 1) if workload == "A" else dqnn_hea(n, layers)
     x, t = zero_pair(n, cost)  # type: ignore[arg-type]
@@ -118,11 +118,11 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
         cost_fn = lambda p: components.global_cost_components(net, p, zeros, zeros, comps)  # noqa: E731
     elif engine == "auto" and workload == "A":
         cones = lightcone.light_cones(net)
-        cost_fn = lambda p: lightcone.local_cost_lightcone(net, p, zeros, zeros, cones)  # noqa: E731
+        cost_fn = lambda p: cone_engine.local_cost_lightcone(net, p, zeros, zeros, cones)  # noqa: E731
 
     idx = AngleIndex(0, 0, 0)
     if engine == "auto" and workload == "B" and cost == "local":  # as the variance engine does for fig3b
-        at = lightcone.local_gradient_at(net, idx, zeros, zeros)
+        at = cone_gradients.local_gradient_at(net, idx, zeros, zeros)
         fn = jax.jit(jax.vmap(lambda th: at(dqnn_params(net, workload, th))))
         return (lambda th: np.asarray(fn(th))), min(samples, CONE_CHUNK)
     if cost_fn is None:  # grad_cost: the packed pass (dqnn.sim.packed) for real networks, as the variance engine uses
@@ -294,7 +294,7 @@ ENGINES = {
 }
 #: Modules each engine imports, loaded before the clock of ``compile_s`` starts (reported as ``import_s``).
 IMPORTS = {
-    "dqnn": ["jax", "dqnn", "dqnn.sim.lightcone", "dqnn.sim.components"],
+    "dqnn": ["jax", "dqnn", "dqnn.sim.cone_engine", "dqnn.sim.cone_gradients", "dqnn.sim.components"],
     "dqnn-full": ["jax", "dqnn"],
     "tc": ["jax", "tensorcircuit"],
     "pl-jax": ["jax", "pennylane"],

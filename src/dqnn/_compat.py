@@ -7,6 +7,7 @@ their modules are :mod:`dqnn.costs` and :mod:`dqnn.training.objectives`.
 """
 
 from __future__ import annotations
+import __future__
 
 import importlib
 import importlib.machinery
@@ -23,7 +24,7 @@ MOVED: dict[str, str] = {
     "distributed": "dqnn.trainability.distributed",
     "estimate": "dqnn.estimators.shots",
     "fits": "dqnn.trainability.fits",
-    "lightcone": "dqnn.sim.lightcone",
+    "lightcone": "dqnn.sim.lightcone",  # and SPLIT
     "network": "dqnn.model.network",
     "packed": "dqnn.sim.packed",
     "plot": "dqnn.trainability.plot",
@@ -35,13 +36,31 @@ MOVED: dict[str, str] = {
     "study": "dqnn.trainability.study",
     "sweep": "dqnn.trainability.sweep",
 }
+#: Old modules split over several new ones: the old path gives a module holding the public names of all of them.
+SPLIT: dict[str, tuple[str, ...]] = {
+    "lightcone": ("dqnn.sim.lightcone", "dqnn.sim.cone_engine", "dqnn.sim.cone_gradients"),
+}
 
 
 def load(old: str) -> ModuleType:
-    """The new module of the old name ``dqnn.<old>``, with a DeprecationWarning naming both."""
-    new = MOVED[old]
-    warnings.warn(f"dqnn.{old} moved to {new}; the old path goes away in dqnn 0.2", DeprecationWarning, stacklevel=3)
-    return importlib.import_module(new)
+    """The new module of the old name ``dqnn.<old>``, with a DeprecationWarning naming both.
+
+    For a module in :data:`SPLIT`, a module of its own holding the public names of the new ones (the first that
+    defines a name wins), as the old module had them; setting a name on it changes none of the new modules.
+    """
+    parts = SPLIT.get(old, (MOVED[old],))
+    where = ", ".join(parts)
+    warnings.warn(f"dqnn.{old} moved to {where}; the old path goes away in dqnn 0.2", DeprecationWarning, stacklevel=3)
+    if old not in SPLIT:
+        return importlib.import_module(parts[0])
+    merged = ModuleType(f"dqnn.{old}", f"Deprecated: the public names of {where}.")
+    for name in reversed(parts):
+        merged.__dict__.update(
+            (k, v)
+            for k, v in vars(importlib.import_module(name)).items()
+            if not k.startswith("_") and not isinstance(v, (ModuleType, __future__._Feature))
+        )
+    return merged
 
 
 class _Alias:  # an importlib Loader (not subclassed: importlib.abc costs ~0.1 s to import, dqnn --help pays it)

@@ -54,7 +54,7 @@ from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl, capability_error, family_name
 from dqnn.model.states import split_product
 from dqnn.presets.problems import GradientProblem
-from dqnn.sim.simulate import _layer_schedule
+from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
 
@@ -578,7 +578,7 @@ def _build(
     b = _Builder(copies)
     _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
     for l in range(net.depth):
-        untouched, after = _layer_schedule(net, l)
+        untouched, after = layer_schedule(net, l)
         for q in untouched:
             b.trace_out(("in", q))
         for q in range(net.widths[l + 1]):

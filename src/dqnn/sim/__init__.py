@@ -1,7 +1,20 @@
-"""Exact simulation of Eq. (1): the factored simulator, light cones, independent components, packed mode."""
+"""Exact simulation of Eq. (1): the layer schedule, the gate kernel, the factored simulator, light cones (their
+geometry, the product-state cone engine, cone gradients), sub-networks, independent components, packed mode."""
 
 from __future__ import annotations
 
+from dqnn.sim.kernel import (
+    SLICED_MAX_QUBITS as SLICED_MAX_QUBITS,
+)
+from dqnn.sim.kernel import (
+    apply_gate as apply_gate,
+)
+from dqnn.sim.kernel import (
+    is_diagonal as is_diagonal,
+)
+from dqnn.sim.schedule import (
+    layer_schedule as layer_schedule,
+)
 from dqnn.sim.simulate import (
     DIAGONAL_MAX_QUBITS as DIAGONAL_MAX_QUBITS,
 )
@@ -18,19 +31,10 @@ from dqnn.sim.simulate import (
     SCAN_UNROLL_TRIES as SCAN_UNROLL_TRIES,
 )
 from dqnn.sim.simulate import (
-    SLICED_MAX_QUBITS as SLICED_MAX_QUBITS,
-)
-from dqnn.sim.simulate import (
     Factors as Factors,
 )
 from dqnn.sim.simulate import (
     Label as Label,
-)
-from dqnn.sim.simulate import (
-    apply_gate as apply_gate,
-)
-from dqnn.sim.simulate import (
-    is_diagonal as is_diagonal,
 )
 from dqnn.sim.simulate import (
     output_factors as output_factors,

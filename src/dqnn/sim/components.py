@@ -39,50 +39,31 @@ from scipy.sparse.csgraph import connected_components
 from dqnn._jax import Array, jit_rng
 from dqnn.gradients import grad_autodiff
 from dqnn.model.angles import AngleIndex, check_index
-from dqnn.model.families import family_key
 from dqnn.model.network import Network, NetworkParams, Perceptron
-from dqnn.model.states import ZERO_QUBIT, checked_factor_pair, factors_on, pair_mean, product_vector, stack_trees
+from dqnn.model.states import checked_factor_pair, factors_on, pair_mean, product_vector, stack_trees
 from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET
 from dqnn.sim.chunks import chunk_size as _chunk_size
 from dqnn.sim.simulate import output_factors, peak_stored_qubits
+from dqnn.sim.subnet import SubNetwork, renumber, sub_params
 
 #: Largest vmapped chunk for component sampling (components are small, so chunks may be large).
 MAX_CHUNK = 4096
 
 
 @dataclass(frozen=True, eq=False)
-class Component:
-    """One independent part of a network, as a renumbered sub-network.
+class Component(SubNetwork):
+    """One independent part of a network, as a renumbered :class:`~dqnn.sim.subnet.SubNetwork` (never empty).
 
-    Its layer ``l`` is layer ``start + l`` of the full network; ``qubits[l]`` (sorted) are the full-network
-    qubits of its layer ``l`` and ``perceptrons[l]`` the indices of its perceptrons in full layer ``start + l``.
-    Its outputs are the full output qubits ``qubits[-1]``.
+    Its outputs are the full output qubits ``qubits[-1]``. Components with equal
+    :meth:`~dqnn.sim.subnet.SubNetwork.signature` differ only in their qubit labels.
     """
 
     network: Network
-    start: int
-    qubits: tuple[tuple[int, ...], ...]
-    perceptrons: tuple[tuple[int, ...], ...]
 
     @property
     def outputs(self) -> tuple[int, ...]:
         """Full-network output qubits of the component (sorted)."""
         return self.qubits[-1]
-
-    @property
-    def width(self) -> int:
-        """Qubits of the widest layer of the component."""
-        return max(len(q) for q in self.qubits)
-
-    def signature(self) -> tuple[Any, ...]:
-        """A hashable structure key: components with equal signatures differ only in their qubit labels.
-
-        Families are compared by :func:`dqnn.model.families.family_key` (equal Haar families are interchangeable).
-        """
-        rows = tuple(
-            tuple((p.inputs, p.outputs, family_key(p.unitary)) for p in layer) for layer in self.network.layers
-        )
-        return (self.network.widths, rows, self.start == 0)
 
 
 def _labels(net: Network) -> tuple[np.ndarray, list[int]]:
@@ -113,41 +94,16 @@ def components(net: Network) -> list[Component]:
         if not any(l == net.depth - 1 for l, _ in perc):
             continue  # traced out before the output layer
         start = min(l for l, _ in perc)
-        depth = net.depth - start
-        qubits: list[set[int]] = [set() for _ in range(depth + 1)]
-        rows: list[list[int]] = [[] for _ in range(depth)]
+        rows: list[list[int]] = [[] for _ in range(net.depth - start)]
         for l, j in sorted(perc):
-            p = net.layers[l][j]
-            qubits[l - start].update(p.inputs)
-            qubits[l - start + 1].update(p.outputs)
             rows[l - start].append(j)
-        order = [tuple(sorted(q)) for q in qubits]
-        if not order[0]:  # its first perceptrons read nothing: a dummy |0> input
-            order[0] = (ZERO_QUBIT,)
-        index = [{q: i for i, q in enumerate(qs)} for qs in order]
-        layers = [
-            [
-                Perceptron(
-                    [index[i][q] for q in net.layers[start + i][j].inputs],
-                    [index[i + 1][q] for q in net.layers[start + i][j].outputs],
-                    net.layers[start + i][j].unitary,
-                )
-                for j in rows[i]
-            ]
-            for i in range(depth)
-        ]
-        sub = Network([len(q) for q in order], layers)
-        out.append(Component(sub, start, tuple(order), tuple(tuple(r) for r in rows)))
+        sub, qubits = renumber(net, start, rows)
+        out.append(Component(sub, start, qubits, tuple(tuple(r) for r in rows)))
     return sorted(out, key=lambda c: c.outputs[0])
 
 
 def _first_node(p: Perceptron, l: int, offsets: list[int]) -> int:
     return offsets[l] + p.inputs[0] if p.inputs else offsets[l + 1] + p.outputs[0]
-
-
-def sub_params(comp: Component, params: NetworkParams) -> NetworkParams:
-    """The component's parameters, picked out of the full network's ``params[l][j]``."""
-    return tuple(tuple(params[comp.start + l][j] for j in js) for l, js in enumerate(comp.perceptrons))
 
 
 def _groups(cs: Sequence[Component]) -> list[list[Component]]:
@@ -159,8 +115,8 @@ def _groups(cs: Sequence[Component]) -> list[list[Component]]:
 
 
 def _input_qubits(members: Sequence[Component]) -> np.ndarray:
-    """Input qubits (m, w0) of each member's first layer; ``ZERO_QUBIT`` (|0>) for ``start > 0`` and dummy inputs."""
-    return np.array([c.qubits[0] if c.start == 0 else (ZERO_QUBIT,) * len(c.qubits[0]) for c in members])
+    """Input qubits (m, w0) of each member's first layer (:attr:`~dqnn.sim.subnet.SubNetwork.input_qubits`)."""
+    return np.array([c.input_qubits for c in members])
 
 
 def _known(factors: ArrayLike) -> np.ndarray | None:

@@ -13,8 +13,8 @@ cost term in the output factors alone.
 
 Why: when the simulator runs a real network in complex128 (networks with scanned blocks,
 :func:`dqnn.sim.simulate.real_arithmetic`), ``jax.jvp`` carries a complex state and a complex tangent, four real
-vectors where these two suffice; the packed pass does about half the work (workload B of
-``benchmarks/peers``, n = 12, 12 layers, global cost: 1.8x). Where the simulator already runs in float64,
+vectors where these two suffice; the packed pass does about half the work (measured:
+``benchmarks/results_simulate.md``). Where the simulator already runs in float64,
 ``jax.jvp`` carries the same two real vectors and is used instead (:func:`applies`).
 """
 

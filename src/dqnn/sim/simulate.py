@@ -3,7 +3,7 @@
 It never builds the unitary of the whole network. Layer ``l -> l+1`` is simulated on the qubits of those
 two layers only: an output qubit joins the register (in |0>) when a perceptron first acts on it with a
 non-trivial gate, and an input qubit leaves it (partial trace) as soon as no later perceptron of the layer
-touches it. Two exact savings come from the structure, with no approximation:
+touches it (:func:`dqnn.sim.schedule.layer_schedule`). Two exact savings come from the structure, with no approximation:
 
 - a qubit known to be in |0> is not stored until a gate needs it (so layer widths cost nothing until used);
 - a SWAP with a qubit known to be in |0> is a relabelling (the Fig. 3a/3b perceptrons move states this way),
@@ -20,18 +20,18 @@ State form. The register's state is kept as a factorisation ``rho = A B^dagger``
 So peak memory is ``2**(q + r_bits)`` for the two adjacent layers, never the whole network.
 
 Speed (exact, no approximation): each perceptron's consecutive gates on <= 2 wires are multiplied first
-(:func:`dqnn.model.families.fuse`); gates on <= ``SLICED_MAX_QUBITS`` qubits are applied by :func:`apply_gate`
-as sums of sliced products (one fused pass over memory, no transpose); fixed diagonal gates (CZ, phases)
-are held back and each run of them, across perceptrons, is applied as one product (``FUSE_DIAGONALS``);
-a block of layers repeated at least ``SCAN_MIN_REPEATS`` times runs as a ``lax.scan`` (:func:`_plan`,
-:func:`_run_network`), so compile time does not grow with the depth.
+(:func:`dqnn.model.families.fuse`); gates on <= ``SLICED_MAX_QUBITS`` qubits are applied by
+:func:`dqnn.sim.kernel.apply_gate` as sums of sliced products (one fused pass over memory, no transpose);
+fixed diagonal gates (CZ, phases) are held back and each run of them, across perceptrons, is applied as one
+product (``FUSE_DIAGONALS``); a block of layers repeated at least ``SCAN_MIN_REPEATS`` times runs as a
+``lax.scan`` (:func:`_plan`, :func:`_run_network`), so compile time does not grow with the depth.
 Real arithmetic: when every perceptron's matrices are real (``Network.real``: ``R_y``, CZ, CNOT, SWAP, ...)
 and the input state is real (a float array, or a concrete complex one with no imaginary part: ``|0...0>``,
 basis and real product states), the state is kept in float64: the same numbers for about half the work.
-Otherwise complex128, and also for networks with scanned blocks (:func:`real_arithmetic`): with jax 0.9.2,
-XLA's CPU fusion emitters compiled float64 ``while`` loops of this simulator pathologically (a 12-qubit
-value function over 4 scanned blocks did not compile in 40 s, a vmapped 16-qubit gradient ran out of 24 GB;
-the same programs in complex128, or unrolled, compile in about a second). For such networks the derivative
+Otherwise complex128, and also for networks with scanned blocks (:func:`real_arithmetic`): XLA's CPU fusion
+emitters compiled float64 ``while`` loops of this simulator pathologically slowly and memory-hungrily, where
+the same programs in complex128, or unrolled, compile quickly (measurements: ``benchmarks/results_simulate.md``).
+For such networks the derivative
 of one angle uses the imaginary part instead (:mod:`dqnn.sim.packed`, ``output_factors(..., packed=True)``).
 :func:`output_factors` returns the factors in the dtype simulated; :func:`output_state` is always complex128.
 
@@ -40,8 +40,6 @@ All functions are pure and traceable (jit, vmap, grad) for a fixed network struc
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import jax
@@ -53,6 +51,9 @@ from dqnn._jax import Array
 from dqnn.model import states
 from dqnn.model.families import GateOp, SwapOp, family_key, fuse
 from dqnn.model.network import Network, NetworkParams
+from dqnn.sim.kernel import SLICED_MAX_QUBITS as SLICED_MAX_QUBITS
+from dqnn.sim.kernel import apply_gate, is_diagonal
+from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
 
@@ -73,83 +74,6 @@ class Factors:
             return self.a @ self.a.conj().T
         m = self.a @ self.b.conj().T
         return 0.5 * (m + m.conj().T)
-
-
-#: Gates on at most this many qubits are applied as sums of sliced products (see :func:`apply_gate`).
-SLICED_MAX_QUBITS = 3
-
-
-def is_diagonal(m: np.ndarray) -> bool:
-    """Whether the (concrete) square matrix ``m`` has no non-zero entry off its diagonal."""
-    return not np.any(m - np.diag(np.diag(m)))
-
-
-def apply_gate(t: Array, u: Array, axes: Sequence[int]) -> Array:
-    """``u`` (2**g, 2**g) applied to axes ``axes`` (in ``u``'s wire order) of ``t``; same shape as ``t``.
-
-    ``t`` has one axis of size 2 per qubit (and any trailing axes, e.g. the rank axis of :class:`Factors`).
-    Small gates (``g <= SLICED_MAX_QUBITS``) are applied without a transpose or a matrix product:
-    ``t`` is viewed as ``(L0, 2, L1, 2, ..., Lg)`` and each output slice is the sum of ``u``-weighted input
-    slices, which XLA fuses into one pass over memory (2-3x faster than ``tensordot`` on CPU). For a
-    concrete (NumPy) ``u``, exactly-zero entries are skipped and unit entries are not multiplied, so a
-    permutation gate costs one pass with no arithmetic to speak of, and a diagonal one (CZ) only scales
-    the slices whose entry is not 1, in place (a quarter of the state for a CZ). Real entries multiply
-    as reals (a real state stays real); a traced real gate (``R_y``) on a complex state is applied to the
-    real and imaginary parts apart (1.5-1.7x faster than complex products). Larger gates use ``tensordot``.
-    """
-    g = len(axes)
-    if g > SLICED_MAX_QUBITS:
-        ut = jnp.reshape(u, (2,) * (2 * g))
-        out = jnp.tensordot(ut, t, axes=(list(range(g, 2 * g)), list(axes)))
-        return jnp.moveaxis(out, list(range(g)), list(axes))
-    if isinstance(u, jax.core.Tracer) and not jnp.iscomplexobj(u) and jnp.iscomplexobj(t):
-        # a real gate on a complex state: real and imaginary parts apart (real multiplications only)
-        return jax.lax.complex(apply_gate(jnp.real(t), u, axes), apply_gate(jnp.imag(t), u, axes))
-    order = sorted(range(g), key=lambda k: axes[k])  # order[m]: wire index of the m-th smallest axis
-    sorted_axes = [axes[k] for k in order]
-    shape: list[int] = []
-    prev = 0
-    for a in sorted_axes:
-        shape += [int(np.prod(t.shape[prev:a], dtype=int)), 2]
-        prev = a + 1
-    shape.append(int(np.prod(t.shape[prev:], dtype=int)))
-    tt = jnp.reshape(t, shape)
-    concrete = None if isinstance(u, jax.core.Tracer) else np.asarray(u)
-    um = jnp.reshape(u, (2**g, 2**g)) if concrete is None else concrete.reshape(2**g, 2**g)
-
-    def wire_index(bits_sorted: tuple[int, ...]) -> int:
-        bits = [0] * g
-        for m, b in enumerate(bits_sorted):
-            bits[order[m]] = b
-        return int(sum(b << (g - 1 - k) for k, b in enumerate(bits)))
-
-    combos = list(itertools.product((0, 1), repeat=g))
-    if concrete is not None and is_diagonal(np.asarray(um)):
-        # a diagonal gate (CZ, phases): only the slices whose entry is not 1 are scaled, in place
-        for c in combos:
-            coef = um[wire_index(c), wire_index(c)]
-            if coef != 1:
-                scale = float(coef.real) if coef.imag == 0 else complex(coef)
-                tt = tt.at[tuple(x for bit in c for x in (slice(None), bit))].multiply(scale)
-        return jnp.reshape(tt, t.shape)
-    pieces = {c: tt[tuple(x for b in c for x in (slice(None), b)) + (slice(None),)] for c in combos}
-    outs = []
-    for co in combos:
-        i = wire_index(co)
-        acc: Array | None = None
-        for ci in combos:
-            coef = um[i, wire_index(ci)]
-            if concrete is not None:
-                if coef == 0:
-                    continue
-                term = pieces[ci] if coef == 1 else (float(coef.real) if coef.imag == 0 else complex(coef)) * pieces[ci]
-            else:
-                term = coef * pieces[ci]
-            acc = term if acc is None else acc + term
-        outs.append(jnp.zeros_like(pieces[co]) if acc is None else acc)
-    stacked = jnp.reshape(jnp.stack(outs), (2,) * g + outs[0].shape)
-    perm = [x for m in range(g) for x in (g + m, m)] + [2 * g]
-    return jnp.reshape(jnp.transpose(stacked, perm), t.shape)
 
 
 #: Hold fixed diagonal gates back and apply each run of them as one product (:meth:`_Register.apply`).
@@ -317,21 +241,8 @@ class _Register:
         return Factors(a, b)
 
 
-def _layer_schedule(net: Network, l: int) -> tuple[list[int], dict[int, list[int]]]:
-    """Inputs of layer ``l`` touched by nobody, and for each perceptron the inputs to trace after it."""
-    last: dict[int, int] = {}
-    for j, p in enumerate(net.layers[l]):
-        for q in p.inputs:
-            last[q] = j
-    untouched = [q for q in range(net.widths[l]) if q not in last]
-    after: dict[int, list[int]] = {}
-    for q, j in sorted(last.items()):
-        after.setdefault(j, []).append(q)
-    return untouched, after
-
-
 def _run_layer(reg: _Register, net: Network, params: NetworkParams, l: int) -> None:
-    untouched, after = _layer_schedule(net, l)
+    untouched, after = layer_schedule(net, l)
     for q in untouched:
         reg.trace_out(("in", q))
     for q in range(net.widths[l + 1]):

@@ -8,7 +8,7 @@ Gaussian combination of Pauli strings). Since ``d/ds exp(i s H) V |_(s=0) = i H 
 directional derivative of ``C`` along the tangent ``{u: i H u}``, evaluated in forward mode.
 
 Engines (:func:`pick_engine`), all giving the same samples for the same keys: light cones
-(:mod:`dqnn.sim.lightcone`) for a local cost of product states whose terms see less than the whole network,
+(:mod:`dqnn.sim.cone_gradients`) for a local cost of product states whose terms see less than the whole network,
 independent components (:mod:`dqnn.sim.components`) for a global cost of product states on a network that
 splits, else the full simulator (with the packed pass of :mod:`dqnn.sim.packed` for real circuits).
 
@@ -36,7 +36,7 @@ from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network, NetworkParams
 from dqnn.presets.problems import GradientProblem, point_label, zero_pair
 from dqnn.presets.registry import PRESETS, preset
-from dqnn.sim import components, lightcone
+from dqnn.sim import components, cone_gradients
 from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET, MAX_CHUNK
 from dqnn.sim.chunks import chunk_size as _chunk_size
 from dqnn.sim.simulate import peak_stored_qubits
@@ -159,7 +159,7 @@ def _cones_help(g: Gradient) -> bool:
     """Whether the local terms that depend on the angle see less than the whole network (light cones pay)."""
     assert g.angle is not None
     total = sum(len(layer) for layer in g.net.layers)
-    kept = [sum(len(ps) for ps in c.perceptrons) for c in lightcone.gradient_groups(g.net, g.angle)]
+    kept = [sum(len(ps) for ps in c.perceptrons) for c in cone_gradients.gradient_groups(g.net, g.angle)]
     return max(kept, default=0) < total
 
 
@@ -203,8 +203,8 @@ def sampler(
             raise ValueError(f"engine {which!r} does not evaluate the {g.cost} cost")
         xf, tf = g.factors
         if which == "lightcone":
-            fn = lightcone.gradient_sampler(g.net, g.angle, xf, tf)
-            return fn, lightcone.chunk_size(g.net, g.angle, samples, memory_budget)
+            fn = cone_gradients.gradient_sampler(g.net, g.angle, xf, tf)
+            return fn, cone_gradients.chunk_size(g.net, g.angle, samples, memory_budget)
         return components.gradient_sampler(g.net, g.angle, xf, tf), components.chunk_size(g.net, samples, memory_budget)
     if which != "full":
         raise ValueError(f"sample_gradients: engine {engine!r} is not auto, full, lightcone or components")
