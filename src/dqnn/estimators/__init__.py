@@ -9,6 +9,9 @@ from dqnn.estimators.base import (
     Estimate as Estimate,
 )
 from dqnn.estimators.base import (
+    EstimatorMethod as EstimatorMethod,
+)
+from dqnn.estimators.base import (
     Method as Method,
 )
 from dqnn.estimators.base import (

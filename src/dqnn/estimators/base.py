@@ -22,7 +22,9 @@ from dqnn import _frames
 from dqnn.costs import CostKind, check_targets
 from dqnn.sim.simulate import Factors
 
-Method = Literal["shots", "inverse", "shadows"]
+#: How an estimator measures: projectors per shot, the inverse-unitary circuit, or classical shadows.
+EstimatorMethod = Literal["shots", "inverse", "shadows"]
+Method = EstimatorMethod  # the older name
 METHODS: tuple[str, ...] = ("shots", "inverse", "shadows")
 #: A seed: an int (``numpy.random.default_rng(seed)``) or a Generator that is used (and advanced) as is.
 Seed = int | np.random.Generator
@@ -200,6 +202,7 @@ def check_target(kind: CostKind, target: ArrayLike, n: int) -> np.ndarray:
 __all__ = [
     "METHODS",
     "Estimate",
+    "EstimatorMethod",
     "Method",
     "PairEstimator",
     "Seed",

@@ -37,7 +37,7 @@ from dqnn.estimators import shadows
 from dqnn.estimators.base import (
     METHODS,
     Estimate,
-    Method,
+    EstimatorMethod,
     PairEstimator,
     Seed,
     _check_shots,
@@ -118,7 +118,7 @@ def direct_estimate(state: Factors, target: ArrayLike, kind: CostKind, shots: in
     return Estimate(value, stderr, shots)
 
 
-def pair_estimator(method: Method, kind: CostKind) -> PairEstimator:
+def pair_estimator(method: EstimatorMethod, kind: CostKind) -> PairEstimator:
     """The one-pair estimator ``(state, target, shots, rng) -> Estimate`` of ``method`` for cost ``kind``."""
     if kind not in ("global", "local"):
         raise ValueError(f"cost kind {kind!r} is not 'global' or 'local'")
@@ -160,7 +160,7 @@ def estimate_cost(
     inputs: ArrayLike,
     targets: ArrayLike,
     kind: CostKind = "global",
-    method: Method = "inverse",
+    method: EstimatorMethod = "inverse",
     shots: int = 1000,
     seed: Seed = 0,
 ) -> Estimate:
@@ -194,7 +194,7 @@ def estimate_gradient(
     inputs: ArrayLike,
     targets: ArrayLike,
     kind: CostKind = "global",
-    method: Method = "inverse",
+    method: EstimatorMethod = "inverse",
     shots: int = 1000,
     seed: Seed = 0,
 ) -> Estimate:
@@ -216,7 +216,7 @@ def estimate_gradient(
 
 def estimate_problem(
     problem: GradientProblem,
-    method: Method = "inverse",
+    method: EstimatorMethod = "inverse",
     shots: int = 1000,
     seed: int = 0,
     gradient: bool = False,

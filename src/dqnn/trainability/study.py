@@ -29,7 +29,7 @@ from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import preset
 from dqnn.trainability.fits import LineFit, ModelComparison, compare_models
 from dqnn.trainability.plot import plot_variance, variance_figure
-from dqnn.trainability.sampling import POINT_COLUMNS, Method, PointSpec, point_row
+from dqnn.trainability.sampling import POINT_COLUMNS, GradientMethod, PointSpec, point_row
 from dqnn.trainability.sweep import PointStore, SweepConfig, exact_variance, run_sweep
 
 #: Columns of ``variance.csv`` (their types: :data:`dqnn.trainability.sampling.POINT_COLUMNS`).
@@ -51,7 +51,7 @@ class StudyConfig:
     layers: str | int = 1
     samples: int = 1000
     seed: int = 0
-    method: Method = "autodiff"
+    method: GradientMethod = "autodiff"
     exact: bool = False
     dask: bool = False  # run the points as tasks on Dask (dqnn.trainability.distributed)
     scheduler: str | None = None  # address of an existing Dask scheduler (None: a LocalCluster)

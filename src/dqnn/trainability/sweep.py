@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from dqnn.presets.registry import preset
-from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, Method, PointSpec, variance_point
+from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, GradientMethod, PointSpec, variance_point
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,7 +28,7 @@ class SweepConfig:
 
     samples: int = 1000
     seed: int = 0
-    method: Method = "autodiff"
+    method: GradientMethod = "autodiff"
     exact: bool = False  # also compute the exact variance (dqnn.moments.exact) where the engine applies
     memory_budget: int = DEFAULT_MEMORY_BUDGET
 

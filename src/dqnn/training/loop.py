@@ -46,7 +46,9 @@ from dqnn.training import pmm
 from dqnn.training.objectives import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
 
 Task = Literal["unitary", "noisy-unitary", "ising"]
-Method = Literal["pmm", "adam", "sgd"]
+#: How a network is trained: parameter-matrix multiplication (Eq. 13) or an optax optimiser on the angles.
+TrainMethod = Literal["pmm", "adam", "sgd"]
+Method = TrainMethod  # the older name
 TASKS: tuple[str, ...] = ("unitary", "noisy-unitary", "ising")
 METHODS: tuple[str, ...] = ("pmm", "adam", "sgd")
 DEFAULT_LR: dict[str, float] = {"pmm": 0.2, "adam": 0.05, "sgd": 0.5}
@@ -65,7 +67,7 @@ class TrainConfig:
 
     task: Task = "unitary"
     widths: tuple[int, ...] = (2, 3, 2)
-    method: Method = "pmm"
+    method: TrainMethod = "pmm"
     pairs: int = 8
     test_pairs: int = 32
     steps: int = 300
