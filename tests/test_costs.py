@@ -82,7 +82,7 @@ def test_target_shapes_are_checked():
         cost(net, p, x, np.zeros((1, 4)), "local")
     with pytest.raises(ValueError, match="stacked"):
         cost(net, p, states.zero_state(2), states.zero_state(2)[None], "global")
-    with pytest.raises(ValueError, match="not 'global'"):
+    with pytest.raises(ValueError, match="cost kind 'nope' is not one of 'global', 'local', 'observable'"):
         cost(net, p, x, states.zero_state(2)[None], "nope")  # type: ignore[arg-type]
 
 
