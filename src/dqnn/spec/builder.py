@@ -8,6 +8,7 @@ with it. The format is documented in the user guide (``guide/spec.md``) and in :
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Callable, Mapping
@@ -243,10 +244,10 @@ def _circuit(ctx: _Ctx, desc: list[Any], n_wires: int, path: str) -> families.Ci
         where = join(path, i)
         wires = e[-1]
         wpath = join(where, len(e) - 1)
-        for m, w in enumerate(wires):
+        for pos, w in enumerate(wires):
             if w >= n_wires:
                 raise ctx.fail(
-                    join(wpath, m),
+                    join(wpath, pos),
                     f"wire {w} is out of range for a perceptron on {n_wires} wires (local wires "
                     f"0..{n_wires - 1}: its inputs, then its outputs)",
                 )
@@ -259,7 +260,7 @@ def _circuit(ctx: _Ctx, desc: list[Any], n_wires: int, path: str) -> families.Ci
         what = e[1]
         mat = _npy(ctx, what["npy"], join(join(where, 1), "npy")) if isinstance(what, dict) else None
         if kind == "gate":
-            m = gates.NAMED_GATES[what] if mat is None else mat
+            m: np.ndarray = gates.NAMED_GATES[what] if mat is None else mat
             if m.shape != (2 ** len(wires),) * 2:
                 name = repr(what) if mat is None else "the matrix"
                 raise ctx.fail(
@@ -267,7 +268,7 @@ def _circuit(ctx: _Ctx, desc: list[Any], n_wires: int, path: str) -> families.Ci
                     f"gate {name} has shape {m.shape}: it acts on {m.shape[0].bit_length() - 1} "
                     f"wire(s), but {len(wires)} are given",
                 )
-            ctx.guard(join(where, 1), lambda m=m: gates.check_unitary(m, "gate matrix", len(wires)))
+            ctx.guard(join(where, 1), functools.partial(gates.check_unitary, m, "gate matrix", len(wires)))
             els.append(families.Gate(what if mat is None else mat, tuple(wires)))
         else:
             if mat is None and len(what) != len(wires):
@@ -404,7 +405,7 @@ def build(
         for item, sub in _layer_items(layer):
             for ins, outs, fam, fpath in _expand(ctx, item, l, widths[l], widths[l + 1], lenv, lpath + sub):
                 f = _family(ctx, fam, len(ins) + len(outs), fpath)
-                row.append(ctx.guard(lpath + sub, lambda ins=ins, outs=outs, f=f: Perceptron(ins, outs, f)))
+                row.append(ctx.guard(lpath + sub, functools.partial(Perceptron, ins, outs, f)))
         if not row:
             raise ctx.fail(lpath, f"layer {l} has no perceptron")
         rows.append(row)
@@ -440,7 +441,7 @@ def input_state(data: Mapping[str, Any], n_in: int) -> Array:
     if not isinstance(desc, list):
         raise SpecError(file, "input", f"expected 'zero', 'haar' or a list of [re, im] pairs, got {desc!r}")
     amps = np.asarray(desc, dtype=float)
-    if amps.ndim != 2 or amps.shape[1] != 2:
+    if amps.ndim != 2 or amps.shape[-1] != 2:
         raise SpecError(file, "input", "expected a list of [re, im] pairs")
     vec = amps[:, 0] + 1j * amps[:, 1]
     try:

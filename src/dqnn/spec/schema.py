@@ -21,9 +21,14 @@ from dqnn.spec.errors import SpecError, join, names, suggestion, type_name
 class Node(Protocol):
     """A schema node: ``check`` raises :class:`SpecError` (naming ``path`` in ``file``) when ``value`` breaks it."""
 
-    what: str
+    @property
+    def what(self) -> str:
+        """How the node reads in a message ("an integer", "a perceptron")."""
+        ...
 
-    def check(self, value: Any, path: str, file: str) -> None: ...
+    def check(self, value: Any, path: str, file: str) -> None:
+        """Raise :class:`SpecError` unless ``value`` fits."""
+        ...
 
 
 def _need(ok: bool, file: str, path: str, what: str, value: Any) -> None:

@@ -20,18 +20,22 @@ _NAMED = {
 _V1 = {w: families.fig3b_v1(w) for w in ("haar-rotation", "ry-cz")}
 
 
+def _same_matrix(u: object, v: object) -> bool:
+    if isinstance(u, str) and isinstance(v, str):
+        return u.upper() == v.upper()
+    if isinstance(u, str) or isinstance(v, str):
+        return False
+    return bool(np.array_equal(np.asarray(u), np.asarray(v)))
+
+
 def _same_elements(a: families.Circuit, b: families.Circuit) -> bool:
     if a.num_qubits != b.num_qubits or len(a.elements) != len(b.elements):
         return False
     for x, y in zip(a.elements, b.elements, strict=True):
         if type(x) is not type(y) or tuple(x.wires) != tuple(y.wires):
             return False
-        if not isinstance(x, families.RandomUnitary):
-            u, v = x[0], y[0]
-            if isinstance(u, str) != isinstance(v, str) or (
-                (u.upper() != v.upper()) if isinstance(u, str) else not np.array_equal(u, v)
-            ):
-                return False
+        if not isinstance(x, families.RandomUnitary) and not _same_matrix(x[0], y[0]):
+            return False
     return True
 
 
