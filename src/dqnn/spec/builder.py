@@ -91,7 +91,8 @@ class _Ctx:
         except SpecError:
             raise
         except ValueError as err:
-            raise self.fail(path, str(err)) from None
+            msg = str(err)
+            raise self.fail(path, msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg) from None
 
     def cached(self, key: Any, path: str, make: Callable[[], Any]) -> Any:
         """One object per description: perceptrons with the same family description share the family object."""
@@ -214,7 +215,7 @@ def _family(ctx: _Ctx, desc: Any, n_wires: int, path: str) -> families.Family:
     kind = next(iter(desc))
     where = join(path, kind)
     if kind == "npy":
-        return ctx.cached(key, where, lambda: families.Fixed(_npy(ctx, desc["npy"], where), n_wires, name=where))
+        return ctx.cached(key, where, lambda: families.Fixed(_npy(ctx, desc["npy"], where), n_wires, name=desc["npy"]))
     if kind == "hamiltonian":
         return ctx.cached(key, where, lambda: _hamiltonian(ctx, desc["hamiltonian"], n_wires, where))
     return ctx.cached(key, where, lambda: _circuit(ctx, desc["circuit"], n_wires, where))

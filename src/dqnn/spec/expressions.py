@@ -103,6 +103,11 @@ def _eval(node: ast.AST, env: Mapping[str, int]) -> int:
         return _check(node.value)
     if isinstance(node, ast.Name):
         if node.id not in env:
+            if node.id == "n":
+                raise ExpressionError(
+                    'n is not defined: the spec has no \'n\' (give "n": {"min": ...} to make it depend on n, or '
+                    'a fixed "n")'
+                )
             known = ", ".join(sorted(env)) or "none here"
             raise ExpressionError(f"unknown variable {node.id!r} (variables: {known})")
         return int(env[node.id])
