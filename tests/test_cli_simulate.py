@@ -131,7 +131,7 @@ CASES: dict[str, tuple[object, str]] = {
     ),
     "layers of the wrong type": (
         {"widths": [2, 1], "layers": 3},
-        "layers: expected one of several forms, got an integer (3)",
+        "layers: expected a list with one entry per layer, or a table {each = LAYER}, got an integer (3)",
     ),
     "input qubit out of range": (
         {"widths": [2, 1], "layers": [[P([0, 3], [0])]]},
@@ -275,6 +275,14 @@ CASES: dict[str, tuple[object, str]] = {
         "parameters: path '{dir}/p.npz' leaves the spec's folder (absolute paths and '..' are refused; pass "
         "allow_outside=True, or --allow-outside on the command line, to allow it)",
     ),
+    "misshapen parameters": (
+        {"widths": [1, 1], "parameters": "bad_params.npz", "layers": [[P([0], [0])]]},
+        "parameters: bad_params.npz: array 'layer0.perceptron0.u' has shape (2, 2), the network needs (4, 4)",
+    ),
+    "input of the wrong size": (
+        {"widths": [1, 1], "input": [[1, 0], [0, 0], [0, 0], [0, 0]], "layers": [[P([0], [0])]]},
+        "input: amplitudes: a state vector on 1 qubit(s) has length 2, got 4",
+    ),
     "reserved key": (
         {"widths": [1, 1], "_allow_outside": True, "layers": [[P([0], [0])]]},
         "_allow_outside: keys starting with '_' are reserved for dqnn",
@@ -290,6 +298,7 @@ def spec_dir(tmp_path: Path) -> Path:
     np.save(d / "ones.npy", np.ones((4, 4)))
     np.save(d / "eye4.npy", np.eye(4, dtype=complex))
     np.save(tmp_path / "eye4.npy", np.eye(4, dtype=complex))
+    np.savez(d / "bad_params.npz", **{"layer0.perceptron0.u": np.eye(2, dtype=complex)})
     return d
 
 
@@ -303,7 +312,7 @@ def test_every_spec_error_is_one_line_and_exit_status_2(case: str, spec_dir: Pat
     assert res.exit_code == 2, res.output
     assert one_error_line(res.output) == f"error: {f}: {problem.replace('{dir}', str(spec_dir))}"
     with pytest.raises(spec.SpecError) as info:  # the same message from the library, as a ValueError
-        spec.network_source(f).network()
+        spec.simulate(spec.load(f))  # every check comes before anything is compiled
     assert isinstance(info.value, ValueError)
     assert str(info.value) == f"{f}: {problem.replace('{dir}', str(spec_dir))}"
 

@@ -43,8 +43,8 @@ def simulate(
 
     try:
         net, _, rho = spec.network_source(spec_file, allow_outside=allow_outside).simulate(n, seed)
-    except spec.SpecError as err:
-        typer.echo(f"error: {err}", err=True)  # one line, never wrapped
+    except ValueError as err:  # a SpecError (one line), or a simulation that refuses its input
+        typer.echo(f"error: {' '.join(str(err).split())}", err=True)  # one line, never wrapped
         raise typer.Exit(2) from err
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, rho, allow_pickle=False)

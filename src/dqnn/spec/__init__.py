@@ -25,42 +25,10 @@ Modules: :mod:`dqnn.spec.errors`, :mod:`dqnn.spec.expressions`, :mod:`dqnn.spec.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-
-from dqnn.model.network import Network, NetworkParams
-from dqnn.spec.builder import build, depends_on_n, input_state, load, load_parameters
+from dqnn.spec.builder import build, depends_on_n, input_state, load, load_parameters, simulate
 from dqnn.spec.errors import SpecError
 from dqnn.spec.source import NetworkSource, describe_network, fingerprint_network, network_source
 from dqnn.spec.writer import save
-
-
-def simulate(
-    spec: Mapping[str, Any], seed: int | None = None, n: int | None = None
-) -> tuple[Network, NetworkParams, np.ndarray]:
-    """Build the network of ``spec`` (for ``n`` if it depends on n), take its stored parameters or initialise it
-    (``seed``, else the spec's ``"seed"``, else 0) and simulate its input state: ``(network, parameters, output
-    density matrix (2**n_out, 2**n_out) as NumPy)``.
-
-    Two compiled programs (the initialisation and the simulation), not one per operation; the input state is
-    part of the simulation program (validated, and real inputs of real networks simulated in real arithmetic,
-    as :func:`dqnn.sim.simulate.output_state` does).
-    """
-    import jax
-
-    from dqnn import _programs
-    from dqnn.sim.simulate import output_state
-
-    net = build(spec, n)
-    params = load_parameters(spec, net, n)
-    if params is None:
-        params = _programs.init(net, jax.random.key(int(seed if seed is not None else spec.get("seed", 0))))
-    rho_in = input_state(spec, net.num_inputs)
-    rho = jax.jit(lambda p: output_state(net, p, rho_in))(params)
-    return net, params, np.asarray(rho)
-
 
 __all__ = [
     "NetworkSource",

@@ -1,5 +1,5 @@
 """Spec files to networks: :func:`load` (read and validate), :func:`build` (the Network, for a given ``n`` when
-the spec depends on it), :func:`input_state`, :func:`load_parameters`.
+the spec depends on it), :func:`input_state`, :func:`load_parameters`, :func:`simulate`.
 
 Every problem is a :class:`~dqnn.spec.errors.SpecError` naming the file and key path; errors raised by the model's
 constructors (a matrix that is not unitary, a wire out of range) are caught where the key is known and re-raised
@@ -446,7 +446,7 @@ def input_state(data: Mapping[str, Any], n_in: int) -> Array:
         raise SpecError(file, "input", "expected a list of [re, im] pairs")
     vec = amps[:, 0] + 1j * amps[:, 1]
     try:
-        states.as_input(vec, n_in, name="input")
+        states.as_input(vec, n_in, name="amplitudes")
     except ValueError as err:
         raise SpecError(file, "input", str(err)) from None
     return vec
@@ -472,7 +472,8 @@ def load_parameters(data: Mapping[str, Any], net: Network, n: int | None = None)
     if path is None:
         return None
     file = str(data.get("_file", NO_FILE))
-    template = net.init(jax.random.key(0))
+    shapes = jax.eval_shape(net.init, jax.random.key(0))  # the structure, without drawing random numbers
+    template = jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), shapes)
     want = {k: np.asarray(v) for k, v in params_to_arrays(template).items()}
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -498,3 +499,26 @@ def load_parameters(data: Mapping[str, Any], net: Network, n: int | None = None)
             raise SpecError(file, "parameters", f"{path.name}: array {k!r} is complex, the network needs real values")
     params = load_params(path, template)
     return jax.tree.map(lambda a, t: jax.numpy.asarray(a, dtype=t.dtype), params, template)
+
+
+def simulate(
+    spec: Mapping[str, Any], seed: int | None = None, n: int | None = None
+) -> tuple[Network, NetworkParams, np.ndarray]:
+    """Build the network of ``spec`` (for ``n`` if it depends on n), take its stored parameters or initialise it
+    (``seed``, else the spec's ``"seed"``, else 0) and simulate its input state: ``(network, parameters, output
+    density matrix (2**n_out, 2**n_out) as NumPy)``.
+
+    Two compiled programs (the initialisation and the simulation), not one per operation; the input state is
+    part of the simulation program (validated, and real inputs of real networks simulated in real arithmetic,
+    as :func:`dqnn.sim.simulate.output_state` does).
+    """
+    from dqnn import _programs
+    from dqnn.sim.simulate import output_state
+
+    net = build(spec, n)
+    params = load_parameters(spec, net, n)
+    if params is None:
+        params = _programs.init(net, jax.random.key(int(seed if seed is not None else spec.get("seed", 0))))
+    rho_in = input_state(spec, net.num_inputs)
+    rho = jax.jit(lambda p: output_state(net, p, rho_in))(params)
+    return net, params, np.asarray(rho)

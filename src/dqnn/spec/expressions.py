@@ -1,4 +1,4 @@
-"""Integer expressions of n-dependent specs, parsed with :mod:`ast` and evaluated without ``eval``.
+"""Integer expressions of n-dependent specs, parsed with ``ast`` and evaluated without ``eval``.
 
 An expression is an integer literal or a string such as ``"n // 2"``, ``"max(1, n - 2)"`` or
 ``"log2(n)"``. Allowed: integer literals; the variables the context gives (``n``; ``L``, the number of DQNN

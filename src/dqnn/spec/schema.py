@@ -1,11 +1,11 @@
 """The spec schema, written as data: per key its type, whether it is required, and its allowed values.
 
-:data:`SPEC` is the schema of a whole spec file; :func:`validate` checks a parsed file against it and raises one
-:class:`~dqnn.spec.errors.SpecError` naming the key path of the first problem (unknown or misspelled keys with the
-close match, wrong types, with a boolean never an integer, missing keys, names outside a closed set, listing the
-valid ones). The nodes are small frozen dataclasses; each has ``check(value, path, file)``. What depends on ``n``
-(ranges of qubit indices, the values of expressions) is checked when the network is built
-(:mod:`dqnn.spec.builder`), with the same kind of message.
+:data:`ARCHITECTURE` and :data:`WIDTHS` are the schemas of the two forms of a spec file; :func:`validate` checks a
+parsed file against them and raises one :class:`~dqnn.spec.errors.SpecError` naming the key path of the first
+problem (unknown or misspelled keys with the close match, wrong types, with a boolean never an integer, missing
+keys, names outside a closed set, listing the valid ones). The nodes are small frozen dataclasses; each has
+``check(value, path, file)``. What depends on ``n`` (ranges of qubit indices, the values of expressions) is checked
+when the network is built (:mod:`dqnn.spec.builder`), with the same kind of message.
 """
 
 from __future__ import annotations
@@ -374,6 +374,7 @@ _COMMON = {
     "input": Key(INPUT, False, 'input state (default "zero")'),
     "parameters": Key(PATH, False, "an .npz of parameters, relative to the spec file"),
 }
+#: Form 1, a preset: ``architecture``, ``n``, ``layers``, ``w`` and the common keys.
 ARCHITECTURE = Table(
     {
         "architecture": Key(Str(("fig3a", "fig3b", "global")), True, "the preset"),
@@ -384,11 +385,17 @@ ARCHITECTURE = Table(
     },
     "an architecture spec",
 )
+#: Form 2, widths and perceptrons (or patterns): ``widths``, ``layers``, ``L``, ``strict`` and the common keys.
 WIDTHS = Table(
     {
-        "widths": Key(OneOf(((list, ListOf(Expr(), min_len=2)), (str, Expr())), "a list or an expression"), True),
+        "widths": Key(
+            OneOf(((list, ListOf(Expr(), min_len=2)), (str, Expr())), "a list of widths or one expression in l"), True
+        ),
         "layers": Key(
-            OneOf(((list, ListOf(LAYER, min_len=1)), (dict, Table({"each": Key(LAYER, True)}, "a layers table")))),
+            OneOf(
+                ((list, ListOf(LAYER, min_len=1)), (dict, Table({"each": Key(LAYER, True)}, "a layers table"))),
+                "a list with one entry per layer, or a table {each = LAYER}",
+            ),
             True,
         ),
         "L": Key(Expr(), False, "DQNN layers (an expression in n)"),

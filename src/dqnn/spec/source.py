@@ -2,7 +2,7 @@
 the :class:`NetworkSource` it returns; :func:`fingerprint_network` for networks built in Python.
 
 ``ref`` is ``FILE.json``, ``FILE.toml`` (:mod:`dqnn.spec.builder`) or ``path/to/file.py:function`` (the file is
-imported from its path with :mod:`importlib`; ``function(n)`` returns a :class:`~dqnn.model.network.Network`).
+imported from its path with ``importlib``; ``function(n)`` returns a :class:`~dqnn.model.network.Network`).
 """
 
 from __future__ import annotations
