@@ -141,6 +141,10 @@ CASES: dict[str, tuple[object, str]] = {
         {"widths": [2, 1], "layers": [[P([0], [1])]]},
         "layers[0][0].outputs[0]: qubit 1 is out of range for layer 1 of width 1 (0..0)",
     ),
+    "strict wiring": (
+        {"widths": [1, 2], "strict": True, "layers": [[P([0], [0])]]},
+        "layers: Network: strict wiring, but output qubit(s) [1] of layer 1 are touched by no perceptron",
+    ),
     "repeated qubit": (
         {"widths": [2, 1], "layers": [[P([1, 1], [0])]]},
         "layers[0][0].inputs: qubits [1, 1] repeat a qubit",
