@@ -17,21 +17,34 @@ console = Console(stderr=True)
 
 @app.command()
 def simulate(
-    spec_file: Annotated[Path, typer.Argument(help="Network spec (.json or .toml); see dqnn.spec.")],
+    spec_file: Annotated[
+        str, typer.Argument(help="Network: a spec (.json or .toml; see dqnn.spec) or path/to/file.py:function.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the output density matrix (.npy).")] = Path(
         "rho_out.npy"
     ),
     seed: Annotated[int | None, typer.Option(help="Seed for random perceptrons (overrides the spec's).")] = None,
+    n: Annotated[
+        int | None,
+        typer.Option("--n", help="n of a spec that depends on n (or of a Python function); an error for a fixed spec."),
+    ] = None,
+    allow_outside: Annotated[
+        bool,
+        typer.Option("--allow-outside", help="Let paths inside the spec (matrices, parameters) leave its folder."),
+    ] = False,
 ) -> None:
-    """Simulate a network described in a spec file and write its output state to a .npy file."""
+    """Simulate a network described in a spec file and write its output state to a .npy file.
+
+    The spec's stored parameters are used when it has them; otherwise the network is initialised from the seed.
+    """
     import numpy as np
 
     from dqnn import spec
 
     try:
-        net, _, rho = spec.simulate(spec.load(spec_file), seed)
-    except ValueError as err:
-        console.print(f"[red]error:[/red] {err}")
+        net, _, rho = spec.network_source(spec_file, allow_outside=allow_outside).simulate(n, seed)
+    except ValueError as err:  # a SpecError (one line), or a simulation that refuses its input
+        typer.echo(f"error: {' '.join(str(err).split())}", err=True)  # one line, never wrapped
         raise typer.Exit(2) from err
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, rho, allow_pickle=False)
