@@ -70,7 +70,8 @@ def summarise(samples: ArrayLike) -> GradientStats:
     kurt = m4 / m2**2 if m2 > 0 else float("nan")
     rel = float(np.sqrt(max(kurt - 1.0, 0.0) / s)) if np.isfinite(kurt) else float("inf")
     sq = g**2
-    share = float(sq.max() / sq.sum()) if sq.sum() > 0 else 1.0
+    total = float(np.sum(sq))
+    share = float(np.max(sq)) / total if total > 0 else 1.0
     warns = []
     if s < MIN_SAMPLES:
         warns.append(f"only {s} samples: too few for a trustworthy standard error (want >= {MIN_SAMPLES})")
