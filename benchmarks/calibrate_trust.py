@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     data = draw_all(a.reps, a.seed, a.cache)
     head = "| case | S | all4 | default: trusted | miss3 | miss4 | FA | power_tails: trusted | miss4 | FA |"
     head += " old: trusted | miss4 | FA |"
-    table = [head, "|" + "---|" * 14]
+    table = [head, "|" + "---|" * 13]
     pooled: dict[str, dict[str, list[np.ndarray]]] = {}
     for name, (_, exact) in cases().items():
         fam = name.split(" ")[0] if name.startswith("fig3a") else name
