@@ -136,7 +136,7 @@ def tail_index_threshold(samples: int) -> float:
     The first term is the limit 4 less ``TAIL_INDEX_Z`` standard errors of a Hill estimate from ``M``
     (:func:`tail_points`) points; the second is a fit to the 1% point of the Hill estimate of Gaussian samples
     of size ``S`` (Gaussians are not Pareto-tailed, and at small ``S`` their Hill estimate is small), so that
-    a Gaussian sample is flagged by this rule at most about 1% of the time (measured in
+    a Gaussian sample is flagged by this rule about 1-2% of the time or less (measured in
     ``benchmarks/calibrate_trust.py``).
     """
     m = tail_points(samples)
