@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -114,7 +115,8 @@ def draw_all(reps: int, seed: int, cache: Path) -> dict[str, np.ndarray]:
         for s in SIZES:
             rng = np.random.default_rng([seed, i, s])
             out[f"{name}|{s}"] = np.concatenate([draw((min(100, reps - j), s), rng) for j in range(0, reps, 100)])
-    np.savez(cache, _tag=np.array(tag), **out)
+    payload: dict[str, Any] = {"_tag": np.array(tag), **out}
+    np.savez(cache, **payload)
     return out
 
 
