@@ -94,3 +94,51 @@ def test_parse_range_and_help():
     assert parse_range("4,8") == [4, 8]
     for cmd in ("variance", "reproduce"):
         assert runner.invoke(app, [cmd, "--help"]).exit_code == 0
+
+
+SPECS = __import__("pathlib").Path(__file__).resolve().parents[1] / "docs" / "examples" / "specs"
+
+
+def test_variance_of_a_users_network_every_parameter_with_map(tmp_path):
+    args = ["variance", "--network", str(SPECS / "local_circuits.json"), "--cost", "local", "--param", "all"]
+    res = runner.invoke(app, [*args, "--samples", "60", "--exact", "--out", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    params = {p["param"] for p in data["points"]}
+    assert len(params) == 4 + 2 and {p["method"] for p in data["points"]} == {"autodiff", "exact"}
+    assert (tmp_path / "variance_map.png").stat().st_size > 0
+    assert set(data["fits_by_param"]) == params
+
+
+def test_variance_of_an_n_dependent_spec_matches_the_preset(tmp_path):
+    """The fig3a spec rebuilt by n (docs/examples/specs/by_n) on stream 0 gives the preset's numbers."""
+    common = ["--cost", "global", "--n", "2,3", "--samples", "50", "--seed", "4", "--json"]
+    mine = runner.invoke(
+        app, ["variance", "--network", str(SPECS / "by_n" / "fig3a.json"), *common, "--out", str(tmp_path / "a")]
+    )
+    ref = runner.invoke(app, ["variance", "--arch", "fig3a", "--layers", "2", *common, "--out", str(tmp_path / "b")])
+    assert mine.exit_code == 0 and ref.exit_code == 0, mine.output + ref.output
+    a = [p["variance"] for p in json.loads(mine.stdout.strip().splitlines()[-1])["points"]]
+    b = [p["variance"] for p in json.loads(ref.stdout.strip().splitlines()[-1])["points"]]
+    assert a == b
+
+
+def test_variance_network_errors_are_one_line_with_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"widths": [2, 1], "layers": [[{"inputs": [0, 1], "outputs": [0], "famly": "haar"}]]}')
+    fixed = str(SPECS / "local_circuits.json")
+    cases = [
+        (["--network", str(bad)], "famly"),
+        (["--network", fixed, "--arch", "fig3a"], "not both"),
+        (["--param", "all"], "--param needs --network"),
+        (["--network", fixed, "--n", "2:4"], "one fixed network"),
+        (["--network", str(SPECS / "by_n" / "fig3a.json")], "depends on n"),
+        (["--network", fixed, "--param", "layer:9"], "no circuit angle"),
+        (["--network", fixed, "--cost", "label"], "needs --data"),
+        (["--network", fixed, "--data", str(tmp_path / "none.npz")], "does not exist"),
+        (["--cost", "nope"], "--cost 'nope'"),
+    ]
+    for extra, words in cases:
+        res = runner.invoke(app, ["variance", *extra, "--samples", "10", "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2, (extra, res.output)
+        assert words in res.output and "Traceback" not in res.output, (extra, res.output)

@@ -17,3 +17,5 @@ WORST_SHOT_VARIANCE = 0.125
 TRAIN_METHODS: tuple[str, ...] = ("pmm", "adam", "sgd")
 #: :data:`dqnn.training.loop.TASKS`.
 TASKS: tuple[str, ...] = ("unitary", "noisy-unitary", "ising")
+#: :data:`dqnn.trainability.problem.PROBLEM_COSTS`.
+PROBLEM_COSTS: tuple[str, ...] = ("global", "local", "observable", "label")

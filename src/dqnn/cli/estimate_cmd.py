@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,24 +35,43 @@ def _table(title: str, rows: dict[str, Any]) -> Table:
 @app.command()
 def estimate(
     arch: Annotated[str, typer.Option(help=f"Architecture: one of {', '.join(ARCHES)}.")] = "fig3a",
-    n: Annotated[int, typer.Option("--n", help="Qubits per layer.")] = 2,
-    layers: Annotated[int, typer.Option(help="DQNN layers.")] = 1,
+    network: Annotated[
+        str | None,
+        typer.Option(help="Your network instead of a preset: FILE.toml, FILE.json or file.py:function."),
+    ] = None,
+    n: Annotated[
+        int | None, typer.Option("--n", help="Qubits per layer (a preset, or an n-dependent --network).")
+    ] = None,
+    layers: Annotated[int, typer.Option(help="DQNN layers (a preset).")] = 1,
     cost: Annotated[str, typer.Option(help="Cost: global (Eq. 3) or local (Eq. 4).")] = "global",
     method: Annotated[str, typer.Option(help=f"Estimator: one of {', '.join(METHODS)}.")] = "inverse",
     shots: Annotated[int, typer.Option(help="Shots (snapshots for shadows) per circuit.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the initialisation and of the shots.")] = 0,
     gradient: Annotated[bool, typer.Option("--gradient", help="Estimate d C / d theta_nu by parameter shift.")] = False,
+    param: Annotated[
+        str, typer.Option(help="With --network --gradient: the angle L,J,A (default: the first angle).")
+    ] = "first",
+    data: Annotated[
+        str | None, typer.Option(help="With --network: a .npz of inputs and targets (default |0...0> -> |0...0>).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON {exact, estimate, stderr, shots}.")] = False,
 ) -> None:
-    """Estimate a cost (or gradient) of one seeded random initialisation from finite shots."""
-    from dqnn.estimators.shots import estimate_problem
-    from dqnn.presets.problems import GradientProblem
+    """Estimate a cost (or gradient) of one seeded random initialisation from finite shots.
 
+    With --network, the spec's stored parameters are used when it has them, else a seeded initialisation.
+    """
     try:
-        problem = GradientProblem(arch, n, layers, cost)  # type: ignore[arg-type]  # validated there
         if method not in METHODS:
             raise ValueError(f"--method {method!r} is not one of {METHODS}")
-        exact, est = estimate_problem(problem, method, shots, seed, gradient)  # type: ignore[arg-type]
+        if network is None:
+            for opt, given in (("--param", param != "first"), ("--data", data is not None)):
+                if given:
+                    raise ValueError(f"{opt} needs --network (a preset fixes its parameter and data)")
+            exact, est, label = _estimate_preset(
+                arch, n if n is not None else 2, layers, cost, method, shots, seed, gradient
+            )
+        else:
+            exact, est, label = _estimate_network(network, n, cost, method, shots, seed, gradient, param, data)
     except ValueError as err:
         raise _fail(err) from err
     res: dict[str, Any] = {
@@ -59,7 +79,7 @@ def estimate(
         "estimate": est.value,
         "stderr": est.stderr,
         "shots": est.shots,
-        "problem": problem.label(),
+        "problem": label,
         "quantity": "gradient" if gradient else "cost",
         "method": method,
         "seed": seed,
@@ -68,7 +88,50 @@ def estimate(
         typer.echo(json.dumps(res))
         return
     res["z = (estimate - exact) / stderr"] = (est.value - exact) / est.stderr if est.stderr > 0 else float("nan")
-    Console().print(_table(f"{res['quantity']} of {problem.label()} by {method}", res))
+    Console().print(_table(f"{res['quantity']} of {label} by {method}", res))
+
+
+def _estimate_preset(
+    arch: str, n: int, layers: int, cost: str, method: str, shots: int, seed: int, gradient: bool
+) -> tuple[float, Any, str]:
+    from dqnn.estimators.shots import estimate_problem
+    from dqnn.presets.problems import GradientProblem
+
+    problem = GradientProblem(arch, n, layers, cost)  # type: ignore[arg-type]  # validated there
+    exact, est = estimate_problem(problem, method, shots, seed, gradient)  # type: ignore[arg-type]
+    return exact, est, problem.label()
+
+
+def _estimate_network(
+    ref: str, n: int | None, cost: str, method: str, shots: int, seed: int, gradient: bool, param: str,
+    data: str | None,
+) -> tuple[float, Any, str]:  # fmt: skip
+    import jax
+
+    from dqnn import _programs
+    from dqnn.estimators.shots import estimate_network
+    from dqnn.spec import network_source
+    from dqnn.trainability.problem import TrainabilityProblem, load_data, select
+
+    if cost not in ("global", "local"):
+        raise ValueError(f"--cost {cost!r}: the estimators take global or local")
+    src = network_source(ref)
+    if src.depends_on_n and n is None:
+        raise ValueError(f"--network {ref} depends on n: give --n")
+    if not src.depends_on_n and n is not None:
+        raise ValueError(f"--network {ref} is one fixed network: drop --n")
+    net = src.network(n)
+    params = src.parameters(n)
+    if params is None:
+        params = _programs.init(net, jax.random.key(seed))
+    problem = TrainabilityProblem(network=net, cost=cost, data=None if data is None else load_data(data, cost))
+    angle = select(net, param)[0] if gradient else None
+    if gradient and angle is None:
+        raise ValueError("--gradient: the parameter-shift estimate needs a circuit angle (--param L,J,A)")
+    x, t = problem.pair(net)[0]()
+    exact, est = estimate_network(net, params, x, t, cost, method, shots, seed, angle)  # type: ignore[arg-type]
+    where = f"{Path(ref.split(':')[0]).stem}{'' if n is None else f'-n{n}'}-{cost}"
+    return exact, est, where if angle is None else f"{where} {angle}"
 
 
 @app.command("shots")

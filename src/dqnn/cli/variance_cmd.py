@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dqnn.cli._app import app
+from dqnn.cli._choices import PROBLEM_COSTS as COSTS
 from dqnn.cli._choices import STUDY_ARCHES as ARCHS
 
 err = Console(stderr=True)
@@ -25,12 +27,15 @@ def _fmt(x: Any, spec: str = ".3e") -> str:
 def points_table(points: list[dict[str, Any]], title: str) -> Table:
     """A rich table of variance points."""
     t = Table(title=title)
-    for col in ("n", "layers", "method", "S", "mean", "Var", "s.e.", "analytic", "kurtosis", "shots", "trusted"):
+    several = len({p.get("param") for p in points}) > 1
+    cols = ("n", "layers", "param") if several else ("n", "layers")
+    for col in (*cols, "method", "S", "mean", "Var", "s.e.", "analytic", "kurtosis", "shots", "trusted"):
         t.add_column(col, justify="right")
     for p in points:
         t.add_row(
             str(p["n"]),
             str(p["layers"]),
+            *([str(p.get("param", "-"))] if several else []),
             p["method"],
             str(p["samples"]),
             _fmt(p["mean"], ".2e"),
@@ -46,14 +51,35 @@ def points_table(points: list[dict[str, Any]], title: str) -> Table:
 
 @app.command()
 def variance(
-    arch: Annotated[str, typer.Option(help=f"Architecture: {', '.join(ARCHS)} (pmm = Theorem 2).")] = "fig3a",
-    cost: Annotated[str, typer.Option(help="Cost: global (Eq. 3) or local (Eq. 4).")] = "global",
-    n: Annotated[str, typer.Option("--n", help="Widths: START:STOP[:STEP] (inclusive) or a comma list.")] = "2:8:2",
-    layers: Annotated[str, typer.Option(help="DQNN layers, or 'log' (ceil(log2 n) brick layers).")] = "1",
+    arch: Annotated[
+        str | None, typer.Option(help=f"Preset architecture: {', '.join(ARCHS)} (pmm = Theorem 2); default fig3a.")
+    ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option(
+            help="Your network instead of a preset: FILE.toml, FILE.json or file.py:function (see the spec guide)."
+        ),
+    ] = None,
+    cost: Annotated[str, typer.Option(help=f"Cost: {', '.join(COSTS)} (label and observable need --data).")] = "global",
+    n: Annotated[
+        str | None, typer.Option("--n", help="Widths: START:STOP[:STEP] (inclusive) or a comma list (default 2:8:2).")
+    ] = None,
+    layers: Annotated[str, typer.Option(help="Preset depth: DQNN layers, or 'log' (ceil(log2 n) bricks).")] = "1",
+    param: Annotated[
+        str,
+        typer.Option(help="With --network: first, all, layer:L, perceptron:L,J, L,J,A[;L,J,A...] or pmm."),
+    ] = "first",
+    data: Annotated[
+        str | None,
+        typer.Option(help="With --network: a .npz of inputs and targets/labels/observables ({n}: input width)."),
+    ] = None,
+    stream: Annotated[int, typer.Option(help="With --network: random stream (a preset's key_id reproduces it).")] = 0,
     samples: Annotated[int, typer.Option(help="Random initialisations per point (0 with --exact: exact only).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     method: Annotated[str, typer.Option(help="Gradient: autodiff or shift (parameter-shift rule).")] = "autodiff",
-    exact: Annotated[bool, typer.Option("--exact", help="Also compute exact variances (dqnn.moments.exact).")] = False,
+    exact: Annotated[
+        bool, typer.Option("--exact", help="Also compute exact variances wherever the network allows (a flag).")
+    ] = False,
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")] = Path("results/variance"),
     dask: Annotated[bool, typer.Option("--dask", help="Run points as Dask tasks on a local cluster.")] = False,
     scheduler: Annotated[
@@ -61,8 +87,10 @@ def variance(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
-    """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable."""
-    from dqnn.trainability.study import StudyConfig, run_study
+    """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable.
+
+    A preset (--arch) or any network (--network), any parameters (--param all draws a per-parameter heat map).
+    """
     from dqnn.trainability.sweep import parse_range
 
     try:
@@ -72,23 +100,28 @@ def variance(
             raise ValueError(f"--samples {samples}: need >= 2 samples, or 0 together with --exact")
         if 0 < samples < 2:
             raise ValueError(f"--samples {samples}: need at least 2 samples for a variance")
-        cfg = StudyConfig(
-            arch=arch,
-            cost=cost,
-            ns=tuple(parse_range(n)),
-            layers=layers,
-            samples=samples,
-            seed=seed,
-            method=method,  # type: ignore[arg-type]
-            exact=exact,
-            dask=dask,
-            scheduler=scheduler,
-        )
-        specs = cfg.specs()
+        if cost not in COSTS:
+            raise ValueError(f"--cost {cost!r} is not one of {', '.join(COSTS)}")
+        if network is not None and arch is not None:
+            raise ValueError("give --arch (a preset) or --network (your network), not both")
+        if network is None:
+            for opt, given in (("--param", param != "first"), ("--data", data is not None), ("--stream", stream != 0)):
+                if given:
+                    raise ValueError(f"{opt} needs --network (a preset fixes its parameter, data and stream)")
+            if cost not in ("global", "local"):
+                raise ValueError(f"--cost {cost}: the presets have global and local costs; use --network for others")
+            run, title = _preset_study(
+                arch or "fig3a", cost, parse_range(n or "2:8:2"), layers, samples, seed, method, exact, dask, scheduler
+            )
+        else:
+            if cost in ("label", "observable") and data is None:
+                raise ValueError(f"--cost {cost} needs --data (a .npz with inputs and {cost}s)")
+            run, title = _network_study(
+                network, cost, n, param, data, stream, samples, seed, method, exact, dask, scheduler
+            )
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
-    total = len(specs) * max(samples, 0)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -97,7 +130,7 @@ def variance(
         console=err,
         disable=not sys.stderr.isatty(),
     ) as prog:
-        task = prog.add_task(f"{arch}/{cost}", total=total or None)
+        task = prog.add_task(title, total=None)
         done: dict[str, int] = {}
 
         def progress(spec: Any, k: int) -> None:
@@ -105,17 +138,19 @@ def variance(
             prog.update(task, completed=sum(done.values()), description=f"{spec.label()}")
 
         def on_point(p: dict[str, Any], resumed: bool) -> None:
-            if p["method"] != "exact":
-                done[f"{p['arch']}-{p['cost']}-n{p['n']}-L{p['layers']}"] = p["samples"]
-                prog.update(task, completed=sum(done.values()))
             tag = "resumed" if resumed else p["method"]
-            prog.console.print(f"n={p['n']:>3} {tag:>8}: Var = {p['variance']:.4e} ± {p['stderr']:.1e}")
+            par = f" {p['param']}" if p.get("param") not in (None, "L0P0A0", "pmm") else ""
+            prog.console.print(f"n={p['n']:>3}{par} {tag:>8}: Var = {p['variance']:.4e} ± {p['stderr']:.1e}")
 
-        res = run_study(cfg, out, on_point=on_point, progress=progress)
+        try:
+            res = run(out, on_point, progress)
+        except ValueError as e:
+            err.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2) from e
     if as_json:
         sys.stdout.write(json.dumps(res) + "\n")
         return
-    Console().print(points_table(res["points"], f"Var[dC]: {arch}, {cost} cost"))
+    Console().print(points_table(res["points"], f"Var[dC]: {title}"))
     for name, fit in res["fits"].items():
         if fit is not None:
             ex = fit["exponential"]
@@ -128,8 +163,64 @@ def variance(
         err.print(f"paper: {res['bound']['text']} ({res['bound']['source']})")
     for p in res["points"]:
         for w in p.get("warnings") or []:
-            err.print(f"[yellow]warning[/yellow] n={p['n']}: {w}")
-    err.print(f"written: {out}/variance.json, variance.csv, variance.png")
+            err.print(f"[yellow]warning[/yellow] n={p['n']} {p.get('param', '')}: {w}")
+    for s in res.get("exact_skipped") or []:
+        err.print(f"[dim]no exact value at n={s['n']} {s['param']}: {s['reason']}[/dim]")
+    extra = ", variance_map.png" if res.get("map") else ""
+    err.print(f"written: {out}/variance.json, variance.csv, variance.png{extra}")
+
+
+Runner = Callable[[Path, Any, Any], dict[str, Any]]
+
+
+def _preset_study(
+    arch: str, cost: str, ns: list[int], layers: str, samples: int, seed: int, method: str, exact: bool,
+    dask: bool, scheduler: str | None,
+) -> tuple[Runner, str]:  # fmt: skip
+    from dqnn.trainability.study import StudyConfig, run_study
+
+    cfg = StudyConfig(
+        arch=arch, cost=cost, ns=tuple(ns), layers=layers, samples=samples, seed=seed, method=method,  # type: ignore[arg-type]
+        exact=exact, dask=dask, scheduler=scheduler,
+    )  # fmt: skip
+    cfg.specs()  # validates arch, n and layers before any work
+    return (lambda out, on_point, progress: run_study(cfg, out, on_point=on_point, progress=progress)), f"{arch}/{cost}"
+
+
+def _network_study(
+    ref: str, cost: str, n: str | None, param: str, data: str | None, stream: int, samples: int, seed: int,
+    method: str, exact: bool, dask: bool, scheduler: str | None,
+) -> tuple[Runner, str]:  # fmt: skip
+    from dqnn.spec import network_source
+    from dqnn.trainability.problem import TrainabilityProblem, load_data
+    from dqnn.trainability.study import study
+    from dqnn.trainability.sweep import parse_range
+
+    src = network_source(ref)
+    if src.depends_on_n and n is None:
+        raise ValueError(f"--network {ref} depends on n: give --n")
+    if not src.depends_on_n and n is not None:
+        raise ValueError(f"--network {ref} is one fixed network: drop --n")
+    ns = parse_range(n) if n is not None else None
+    problem = TrainabilityProblem(
+        network=src.network if src.depends_on_n else src.network(),
+        cost=cost,
+        data=None if data is None else load_data(data, cost),
+        params=param,
+        stream=stream,
+        name=Path(ref.split(":")[0]).stem,
+    )
+    for pt_n in ns or [None]:  # type: ignore[list-item]  # every network and parameter selection checked before any work
+        problem.parameters(problem.network_at(pt_n))
+    name = f"{problem.name}/{cost}"
+
+    def run(out: Path, on_point: Any, progress: Any) -> dict[str, Any]:
+        return study(
+            problem, ns, samples=samples, seed=seed, method=method, exact="auto" if exact else False,  # type: ignore[arg-type]
+            out=out, dask=dask, scheduler=scheduler, on_point=on_point, progress=progress, title=name,
+        )  # fmt: skip
+
+    return run, name
 
 
 @app.command()

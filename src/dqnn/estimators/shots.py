@@ -233,14 +233,31 @@ def estimate_problem(
     net = problem.network()
     params = _programs.init(net, jax.random.key(seed))
     x, t = problem.data()
-    kind = problem.cost
-    # one compiled program for the exact value (data closed over, as in the eager call: the same numbers)
-    if gradient:
-        idx = problem.angle_index(net)
-        exact = jax.jit(lambda p: grad_cost(net, p, x, t, kind, idx))(params)
-        return float(exact), estimate_gradient(net, params, idx, x, t, kind, method, shots, seed)
-    exact = jax.jit(lambda p: cost(net, p, x, t, kind))(params)
-    return float(exact), estimate_cost(net, params, x, t, kind, method, shots, seed)
+    idx = problem.angle_index(net) if gradient else None
+    return estimate_network(net, params, x, t, problem.cost, method, shots, seed, idx)
+
+
+def estimate_network(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind = "global",
+    method: EstimatorMethod = "inverse",
+    shots: int = 1000,
+    seed: Seed = 0,
+    angle: AngleIndex | None = None,
+) -> tuple[float, Estimate]:
+    """``(exact, estimate)`` of the cost of any network at ``params`` (``angle`` None), or of ``d C / d angle``
+    (exact: :func:`dqnn.gradients.grad_cost`; estimate: :func:`estimate_gradient`, parameter shift).
+
+    The exact value is one compiled program (data closed over, as in the eager call: the same numbers).
+    """
+    if angle is not None:
+        exact = jax.jit(lambda p: grad_cost(net, p, inputs, targets, kind, angle))(params)
+        return float(exact), estimate_gradient(net, params, angle, inputs, targets, kind, method, shots, seed)
+    exact = jax.jit(lambda p: cost(net, p, inputs, targets, kind))(params)
+    return float(exact), estimate_cost(net, params, inputs, targets, kind, method, shots, seed)
 
 
 #: Worst-case per-shot variance of a parameter-shift gradient from costs whose single shot lies in [0, 1]:

@@ -17,22 +17,26 @@ from typing import Any, Literal
 
 import numpy as np
 
+from dqnn.trainability.points import ProblemPoint
 from dqnn.trainability.sampling import PointSpec
-from dqnn.trainability.sweep import PointStore, SweepConfig, measure, point_key
+from dqnn.trainability.sweep import PointStore, SweepConfig, as_point, measure_all, point_keys
 
 Writer = Literal["worker", "client"]
 
 
-def measure_point(spec: PointSpec, cfg: SweepConfig, root: str | None) -> tuple[dict[str, Any], np.ndarray | None]:
-    """The task: measure one point; with ``root``, save it to ``PointStore(root)`` and return no samples.
-
-    Returns the point dict and its samples (S,) (None when saved here).
-    """
-    d, g = measure(spec, cfg)
+def measure_point(
+    spec: PointSpec | ProblemPoint, cfg: SweepConfig, root: str | None
+) -> list[tuple[str, dict[str, Any], np.ndarray | None]]:
+    """The task: measure every parameter of one point (:func:`dqnn.trainability.sweep.measure_all`); with
+    ``root``, save them to ``PointStore(root)`` and return no samples. Returns ``(file stem, dict, samples (S,) or
+    None)`` per parameter."""
+    done = measure_all(as_point(spec), cfg)
     if root is None:
-        return d, g
-    PointStore(root).save(point_key(spec, cfg), d, g)
-    return d, None
+        return list(done)
+    store = PointStore(root)
+    for key, d, g in done:
+        store.save(key, d, g)
+    return [(key, d, None) for key, d, _ in done]
 
 
 def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, env: dict[str, str] | None) -> Any:
@@ -51,7 +55,7 @@ def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, env:
 
 
 def run_sweep_distributed(
-    specs: Iterable[PointSpec],
+    specs: Iterable[PointSpec | ProblemPoint],
     cfg: SweepConfig,
     store: PointStore,
     scheduler: str | None = None,
@@ -59,7 +63,7 @@ def run_sweep_distributed(
     threads_per_worker: int = 1,
     writer: Writer = "worker",
     env: dict[str, str] | None = None,
-    on_point: Callable[[PointSpec, dict[str, Any], bool], None] | None = None,
+    on_point: Callable[[Any, dict[str, Any], bool], None] | None = None,
     client: Any = None,
 ) -> list[dict[str, Any]]:
     """Measure every point of ``specs`` not yet in ``store`` on a Dask cluster; all points' dicts, in order.
@@ -72,34 +76,35 @@ def run_sweep_distributed(
     from dask.distributed import as_completed
 
     specs = list(specs)
-    keys = [point_key(s, cfg) for s in specs]
-    todo: list[PointSpec] = []
-    for spec, key in zip(specs, keys, strict=True):
-        if store.has(key):
+    keys = [point_keys(as_point(s), cfg) for s in specs]
+    todo: dict[str, PointSpec | ProblemPoint] = {}
+    for spec, ks in zip(specs, keys, strict=True):
+        if all(store.has(k) for k in ks):
             if on_point is not None:
-                on_point(spec, store.load(key), True)
-        elif key not in {point_key(s, cfg) for s in todo}:
-            todo.append(spec)
+                for k in ks:
+                    on_point(spec, store.load(k), True)
+        else:
+            todo.setdefault(ks[0], spec)
     if todo:
         own = client is None
         cl = _client(scheduler, n_workers, threads_per_worker, env) if own else client
         try:
             root = str(store.root.resolve()) if writer == "worker" else None
             futures = {
-                cl.submit(measure_point, spec, cfg, root, key=f"dqnn-point-{point_key(spec, cfg)}", pure=False): spec
-                for spec in todo
+                cl.submit(measure_point, spec, cfg, root, key=f"dqnn-point-{first}", pure=False): spec
+                for first, spec in todo.items()
             }
             for fut in as_completed(futures):
                 spec = futures[fut]
-                d, g = fut.result()
-                if writer == "client":
-                    store.save(point_key(spec, cfg), d, g)
-                if on_point is not None:
-                    on_point(spec, d, False)
+                for key, d, g in fut.result():
+                    if writer == "client":
+                        store.save(key, d, g)
+                    if on_point is not None:
+                        on_point(spec, d, False)
         finally:
             if own:
                 cluster = getattr(cl, "cluster", None)
                 cl.close()
                 if cluster is not None:
                     cluster.close()
-    return [store.load(key) for key in keys]
+    return [store.load(k) for ks in keys for k in ks]

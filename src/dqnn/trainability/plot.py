@@ -85,3 +85,52 @@ def variance_figure(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def variance_map_figure(points: Sequence[dict[str, Any]], title: str, ax: Any = None) -> Any:
+    """The per-parameter map: ``log10 Var`` of every parameter (rows, in layer, perceptron, angle order, labelled
+    ``L<l>P<j>A<a>``) at every ``n`` (columns); exact values where there are, else sampled. Untrusted sampled
+    cells are hatched. Which layers' gradients vanish first reads off the rows."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.6 + 0.9 * max(1, len({p["n"] for p in points})), 1.5 + 0.28 * 8))
+    else:
+        fig = ax.figure
+    best: dict[tuple[str, int], dict[str, Any]] = {}
+    for p in points:
+        if p.get("variance") is None:
+            continue
+        k = (p.get("param", "-"), p["n"])
+        if k not in best or p.get("method") == "exact":
+            best[k] = p
+    params = list(dict.fromkeys(p.get("param", "-") for p in points))
+    ns = sorted({p["n"] for p in points})
+    grid = np.full((len(params), len(ns)), np.nan)
+    for (par, n), p in best.items():
+        v = p["variance"]
+        grid[params.index(par), ns.index(n)] = np.log10(v) if v > 0 else np.nan
+    im = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    for (par, n), p in best.items():
+        if not p.get("trusted", True):
+            ax.add_patch(
+                matplotlib.patches.Rectangle(
+                    (ns.index(n) - 0.5, params.index(par) - 0.5), 1, 1, fill=False, hatch="//", edgecolor="w"
+                )
+            )
+    ax.set_xticks(range(len(ns)), [str(n) for n in ns])
+    ax.set_yticks(range(len(params)), params, fontsize=max(4, 9 - len(params) // 12))
+    ax.set_xlabel("n (qubits per layer)")
+    ax.set_ylabel("parameter (layer, perceptron, angle)")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="log10 Var[∂C]")
+    fig.tight_layout()
+    return fig
+
+
+def plot_variance_map(points: Sequence[dict[str, Any]], path: str | Path, title: str) -> Path:
+    """:func:`variance_map_figure` written to ``path`` (PNG, 120 dpi)."""
+    fig = variance_map_figure(points, title)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

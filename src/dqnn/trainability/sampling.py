@@ -32,7 +32,6 @@ import numpy as np
 from dqnn._jax import jit_rng
 from dqnn.costs import CostKind, cost
 from dqnn.gradients import grad_cost, grad_param_shift
-from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network, NetworkParams
 from dqnn.presets.problems import GradientProblem, point_label, zero_pair
 from dqnn.presets.registry import PRESETS, preset
@@ -40,6 +39,7 @@ from dqnn.sim import components, cone_gradients
 from dqnn.sim.chunks import DEFAULT_MEMORY_BUDGET, MAX_CHUNK
 from dqnn.sim.chunks import chunk_size as _chunk_size
 from dqnn.sim.simulate import peak_stored_qubits
+from dqnn.trainability.problem import Gradient, TrainabilityProblem, preset_problem
 from dqnn.trainability.statistics import GradientStats, summarise
 
 #: How a circuit angle's derivative is taken: automatic differentiation or the parameter-shift rule.
@@ -48,7 +48,6 @@ Method = GradientMethod  # the older name
 #: The preset names a :class:`PointSpec` accepts (:data:`dqnn.presets.registry.PRESETS`).
 ARCHS: tuple[str, ...] = tuple(PRESETS)
 Engine = Literal["auto", "full", "lightcone", "components"]
-_ZERO = np.array([1.0, 0.0], dtype=np.complex128)
 
 __all__ = [
     "ARCHS",
@@ -69,29 +68,6 @@ __all__ = [
     "sampler",
     "variance_point",
 ]
-
-
-@dataclass(frozen=True, eq=False)
-class Gradient:
-    """What is sampled: ``d C / d parameter`` of ``net`` for one pair, over random initialisations.
-
-    ``angle`` is the differentiated :class:`~dqnn.model.angles.AngleIndex`, or ``None`` for the PMM direction
-    (Theorem 2). The pair is given as ``data() -> (inputs, targets)`` as :func:`dqnn.costs.cost` takes them
-    (inputs (1, 2**n_in)); it is called only by the engines that need it, so a wide product pair never has
-    to be a vector. ``factors`` optionally gives the same pair as single-qubit factors
-    ``((n_in, 2), (n_out, 2))`` when both are product states, which lets the light-cone and component
-    engines run.
-    """
-
-    net: Network
-    angle: AngleIndex | None
-    cost: CostKind
-    data: Callable[[], tuple[Any, Any]]
-    factors: tuple[np.ndarray, np.ndarray] | None = None
-
-    def __post_init__(self) -> None:
-        if self.angle is not None:
-            check_index(self.net, self.angle)
 
 
 def random_generator(key: jax.Array, num_qubits: int) -> jax.Array:
@@ -258,6 +234,10 @@ class PointSpec:
             raise ValueError(f"PointSpec: the {self.arch} point has no circuit angle; it differentiates s of Eq. (13)")
         return GradientProblem(self.arch, self.n, self.layers, self.cost)  # type: ignore[arg-type]
 
+    def as_problem(self) -> TrainabilityProblem:
+        """This point's :class:`~dqnn.trainability.problem.TrainabilityProblem` (the preset's, at this depth)."""
+        return preset_problem(self.arch, self.cost, self.layers)
+
     def network(self) -> Network:
         """The network of this point."""
         return preset(self.arch).network(self.n, self.layers)
@@ -267,18 +247,15 @@ class PointSpec:
         return zero_pair(self.n, self.cost)
 
     def gradient(self) -> Gradient:
-        """What this point samples: its network, parameter and the pair ``|0...0> -> |0...0>``."""
+        """What this point samples: the preset problem's gradient at width ``n`` (its network, first angle or
+        PMM direction, and the pair ``|0...0> -> |0...0>``)."""
+        prob = self.as_problem()
         net = self.network()
-        zeros = (np.tile(_ZERO, (net.num_inputs, 1)), np.tile(_ZERO, (net.num_outputs, 1)))
-        angle = self.problem().angle_index(net) if preset(self.arch).parameter == "angle" else None
-        return Gradient(net, angle, self.cost, self.data, zeros)
+        return prob.gradient(net, prob.parameters(net)[0])
 
     def key(self, seed: int) -> jax.Array:
-        """The PRNG key of this point for a study seed (independent of chunking; the preset's fixed ``key_id``)."""
-        k = jax.random.key(seed)
-        for v in (preset(self.arch).key_id, self.n, self.layers):
-            k = jax.random.fold_in(k, v)
-        return k
+        """The PRNG key of this point for a study seed (the problem's: the preset's ``key_id``, ``n``, depth)."""
+        return self.as_problem().key(seed, self.n, self.network())
 
     def label(self) -> str:
         """E.g. ``fig3a-global-n4-L1`` (:func:`dqnn.presets.problems.point_label`)."""
@@ -308,12 +285,15 @@ def sample_gradients(
 
 
 #: Column types of a variance point's row (:meth:`VariancePoint.to_frame`, the study's ``variance.csv``):
-#: the CSV's columns in order; ``warnings`` joined by `` | ``; ``shots_to_resolve`` may be missing.
+#: the CSV's columns in order; ``warnings`` joined by `` | ``; ``shots_to_resolve`` may be missing, and ``param``
+#: (``L0P0A0``, ``pmm``) and ``engine`` too (a :class:`VariancePoint` of one preset point has neither).
 POINT_COLUMNS: dict[str, str] = {
     "arch": "str",
     "cost": "str",
     "n": "int",
     "layers": "int",
+    "param": "str",
+    "engine": "str",
     "method": "str",
     "samples": "int",
     "mean": "float",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,13 @@ import numpy as np
 
 from dqnn import _frames
 from dqnn.estimators.shots import shots_to_resolve
-from dqnn.presets.registry import preset
+from dqnn.presets.registry import PRESETS, preset
 from dqnn.trainability.fits import LineFit, ModelComparison, compare_models
-from dqnn.trainability.plot import plot_variance, variance_figure
-from dqnn.trainability.sampling import POINT_COLUMNS, GradientMethod, PointSpec, point_row
-from dqnn.trainability.sweep import PointStore, SweepConfig, exact_variance, run_sweep
+from dqnn.trainability.plot import plot_variance, plot_variance_map, variance_figure, variance_map_figure
+from dqnn.trainability.points import ExactMode, ProblemPoint, exact, exact_dict
+from dqnn.trainability.problem import TrainabilityProblem, parameter_label, preset_problem
+from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, POINT_COLUMNS, GradientMethod, PointSpec, point_row
+from dqnn.trainability.sweep import PointStore, SweepConfig, as_point, run_sweep
 
 #: Columns of ``variance.csv`` (their types: :data:`dqnn.trainability.sampling.POINT_COLUMNS`).
 CSV_FIELDS = list(POINT_COLUMNS)
@@ -74,32 +76,27 @@ def _with_shots(p: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
-def exact_point(spec: PointSpec, store: PointStore) -> dict[str, Any] | None:
-    """The exact point of ``spec`` (cached in ``store``), or None where the exact engine does not apply."""
-    key = f"{spec.label()}-exact"
-    if store.has(key):
-        return store.load(key)
-    ex = exact_variance(spec)
-    if ex is None or "error" in ex:
-        return None
-    d = {
-        "arch": spec.arch,
-        "cost": spec.cost,
-        "n": spec.n,
-        "layers": spec.layers,
-        "method": "exact",
-        "samples": 0,
-        "mean": ex["mean"],
-        "mean_stderr": 0.0,
-        "variance": ex["variance"],
-        "stderr": 0.0,
-        "analytic": preset(spec.arch).exact_variance(spec.cost, spec.n),
-        "trusted": True,
-        "warnings": [],
-        "seconds": ex["seconds"],
-    }
-    store.save(key, d)
+def exact_point(spec: PointSpec | ProblemPoint, store: PointStore, parameter: Any = "default") -> dict[str, Any] | None:
+    """The exact point of one parameter of ``spec`` (cached in ``store``), or None where the exact engine does not
+    apply (:func:`exact_or_reason` says why)."""
+    d, _ = exact_or_reason(as_point(spec), store, parameter)
     return d
+
+
+def exact_or_reason(
+    point: ProblemPoint, store: PointStore, parameter: Any = "default"
+) -> tuple[dict[str, Any] | None, str | None]:
+    """``(exact point dict, None)`` (cached in ``store``) or ``(None, why the exact engine does not apply)``."""
+    par = point.parameters[0] if parameter == "default" else parameter
+    key = f"{point.label()}{point.param_suffix(par)}-exact"
+    if store.has(key):
+        return store.load(key), None
+    ex, why = exact(point, par)
+    if ex is None:
+        return None, why
+    d = exact_dict(point, par, ex)
+    store.save(key, d)
+    return d, None
 
 
 def fit_points(points: list[dict[str, Any]]) -> ModelComparison | None:
@@ -157,13 +154,25 @@ class StudyResult(dict[str, Any]):
 
     def _title(self) -> str:
         c = self.get("config", {})
-        return f"{c.get('arch')}, {c.get('cost')} cost, layers={c.get('layers')}"
+        if "layers" in c:
+            return f"{c.get('arch')}, {c.get('cost')} cost, layers={c.get('layers')}"
+        return f"{c.get('arch')}, {c.get('cost')} cost"
+
+    def params(self) -> list[str]:
+        """The parameters of the study's points (``L0P0A0``, ..., or ``pmm``), the plotted one first."""
+        return list(dict.fromkeys(p.get("param", "-") for p in self["points"]))
 
     def plot(self, ax: Any = None) -> Any:
-        """The study's plot (as ``variance.png``) as a matplotlib Figure, drawn on ``ax`` when given."""
+        """The study's plot (as ``variance.png``: its first parameter) as a matplotlib Figure, drawn on ``ax``."""
         c = self.get("config", {})
-        ref = _reference(c["arch"], c["cost"]) if "arch" in c else None
-        return variance_figure(self["points"], self._title(), self.best_fit(), ref, ax=ax)
+        ref = _reference(c["arch"], c["cost"]) if c.get("arch") in PRESETS and c.get("stream") is None else None
+        first = self.params()[:1]
+        pts = [p for p in self["points"] if p.get("param", "-") in first]
+        return variance_figure(pts, self._title(), self.best_fit(), ref, ax=ax)
+
+    def heatmap(self, ax: Any = None) -> Any:
+        """The per-parameter map (as ``variance_map.png``) as a matplotlib Figure, drawn on ``ax`` when given."""
+        return variance_map_figure(self["points"], f"{self._title()}: Var of every parameter", ax=ax)
 
     def _repr_png_(self) -> bytes:
         import io
@@ -211,60 +220,169 @@ def run_study(
     cfg: StudyConfig,
     out: str | Path,
     on_point: Callable[[dict[str, Any], bool], None] | None = None,
-    progress: Callable[[PointSpec, int], None] | None = None,
+    progress: Callable[[Any, int], None] | None = None,
 ) -> StudyResult:
-    """Run (or resume) a study into folder ``out`` and return its JSON-ready result (a :class:`StudyResult`)."""
+    """Run (or resume) a study of a preset into folder ``out`` and return its JSON-ready result (a
+    :class:`StudyResult`): :func:`study` of the preset's problem (:func:`dqnn.trainability.problem.preset_problem`)."""
+    problem = preset_problem(cfg.arch, cfg.cost, cfg.layers)
+    return study(
+        problem,
+        [s.n for s in cfg.specs()],
+        samples=cfg.samples,
+        seed=cfg.seed,
+        method=cfg.method,
+        exact="auto" if cfg.exact else False,
+        out=out,
+        dask=cfg.dask,
+        scheduler=cfg.scheduler,
+        on_point=on_point,
+        progress=progress,
+        config=cfg.to_dict(),
+        title=f"{cfg.arch}, {cfg.cost} cost, layers={cfg.layers}",
+    )
+
+
+def study(
+    problem: TrainabilityProblem,
+    ns: Sequence[int | tuple[int, int]] | None = None,
+    *,
+    samples: int = 1000,
+    seed: int = 0,
+    method: GradientMethod = "autodiff",
+    exact: ExactMode = "auto",
+    out: str | Path | None = None,
+    dask: bool = False,
+    scheduler: str | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    on_point: Callable[[dict[str, Any], bool], None] | None = None,
+    progress: Callable[[Any, int], None] | None = None,
+    config: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> StudyResult:
+    """Does this network have a barren plateau? ``Var[d C / d parameter]`` of every selected parameter of
+    ``problem`` at every ``n`` in ``ns`` (``None``: the one fixed network), sampled over ``samples`` seeded
+    initialisations (0: exact only) and computed exactly where the network allows (``exact``: ``"auto"``,
+    ``True`` = required, ``False``), with fits against ``n`` (exponential vs power law), the paper's bound where
+    the problem has one, resume from ``out`` (a folder; a temporary one when None), Dask when asked, and plots
+    (``variance.png``; ``variance_map.png``, the per-parameter map, when several parameters are selected).
+
+    Returns the :class:`StudyResult` also written to ``out/variance.json`` (points: one dict per parameter, n and
+    method; ``exact_skipped``: why the exact engine did not apply where it did not).
+    """
+    import tempfile
+
     from dqnn import __version__
 
-    out = Path(out)
-    store = PointStore(out)
-    specs = cfg.specs()
+    if samples < 0 or samples == 1:
+        raise ValueError(f"samples must be 0 (exact only) or >= 2, got {samples}")
+    if samples == 0 and exact is False:
+        raise ValueError("samples=0 computes exact values only: give exact='auto' or True")
+    if exact not in ("auto", True, False):
+        raise ValueError(f"exact must be 'auto', True or False, got {exact!r}")
+    folder = Path(tempfile.mkdtemp(prefix="dqnn-study-")) if out is None else Path(out)
+    store = PointStore(folder)
+    points = [ProblemPoint(problem, n) for n in (ns if ns is not None else [None])]
+    for pt in points:
+        pt.parameters  # noqa: B018  (validates every network and parameter before any work)
     sampled: list[dict[str, Any]] = []
-    if cfg.samples > 0:
-        sweep_cfg = SweepConfig(samples=cfg.samples, seed=cfg.seed, method=cfg.method, exact=False)
+    if samples > 0:
+        sweep_cfg = SweepConfig(samples=samples, seed=seed, method=method, exact=False, memory_budget=memory_budget)
         cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
-        if cfg.dask or cfg.scheduler:
+        if dask or scheduler:
             from dqnn.trainability.distributed import run_sweep_distributed
 
-            sampled = run_sweep_distributed(specs, sweep_cfg, store, scheduler=cfg.scheduler, on_point=cb)
+            sampled = run_sweep_distributed(points, sweep_cfg, store, scheduler=scheduler, on_point=cb)
         else:
-            sampled = run_sweep(specs, sweep_cfg, store, on_point=cb, progress=progress)
-    exact: list[dict[str, Any]] = []
-    if cfg.exact:
-        for spec in specs:
-            d = exact_point(spec, store)
-            if d is not None:
-                exact.append(d)
+            sampled = run_sweep(points, sweep_cfg, store, on_point=cb, progress=progress)
+    exact_pts: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    if exact:
+        for pt in points:
+            for par in pt.parameters:
+                d, why = exact_or_reason(pt, store, par)
+                if d is None:
+                    if exact is True and par is not None:
+                        raise ValueError(f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}")
+                    skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
+                    continue
+                exact_pts.append(d)
                 if on_point is not None:
                     on_point(d, False)
-    points = [_with_shots(p) for p in sampled + exact]
+    all_points = [_with_shots(p) for p in sampled + exact_pts]
+    labels = list(dict.fromkeys(p.get("param", "-") for p in all_points))
+    primary = labels[0] if labels else None
+    first = [p for p in all_points if p.get("param", "-") == primary]
     fits = {
-        "sampled": fit_points([p for p in sampled if p.get("trusted")]),
-        "exact": fit_points(exact),
+        "sampled": fit_points([p for p in first if p.get("method") != "exact" and p.get("trusted")]),
+        "exact": fit_points([p for p in first if p.get("method") == "exact" and p.get("trusted")]),
     }
-    bound = preset(cfg.arch).bound(cfg.cost)
     result = StudyResult(
         {
-            "config": cfg.to_dict(),
+            "config": config if config is not None else problem_config(problem, ns, samples, seed, method, exact),
             "version": __version__,
-            "points": points,
+            "points": all_points,
             "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
-            "bound": None if bound is None else asdict(bound),
+            "bound": None if problem.bound is None else asdict(problem.bound),
+            "exact_skipped": skipped,
         }
     )
-    (out / "variance.json").write_text(json.dumps(result, indent=1))
-    write_csv(points, out / "variance.csv")
+    if len(labels) > 1:
+        result["fits_by_param"] = {lab: _fits_of([p for p in all_points if p.get("param") == lab]) for lab in labels}
+    (folder / "variance.json").write_text(json.dumps(result, indent=1))
+    write_csv(all_points, folder / "variance.csv")
     best = fits["exact"] or fits["sampled"]
-    ref = _reference(cfg.arch, cfg.cost)
+    head = title or f"{problem.name}, {problem.cost} cost"
     plot_variance(
-        points,
-        out / "variance.png",
-        f"{cfg.arch}, {cfg.cost} cost, layers={cfg.layers}",
+        first,
+        folder / "variance.png",
+        head if len(labels) <= 1 else f"{head}, parameter {primary}",
         None if best is None else (best.exponential if best.better == "exponential" else best.polynomial),
-        ref,
+        _curve(problem.closed_form),
     )
-    result["plot"] = str(out / "variance.png")
+    result["plot"] = str(folder / "variance.png")
+    if len(labels) > 1:
+        plot_variance_map(all_points, folder / "variance_map.png", f"{head}: Var of every parameter")
+        result["map"] = str(folder / "variance_map.png")
+    result["folder"] = str(folder)
     return result
+
+
+def _fits_of(points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sampled and exact fits (JSON-ready, None where too few points) of one parameter's trusted points."""
+    out = {}
+    for kind, keep in (("sampled", lambda p: p["method"] != "exact"), ("exact", lambda p: p["method"] == "exact")):
+        f = fit_points([p for p in points if keep(p) and p.get("trusted")])
+        out[kind] = None if f is None else f.to_dict()
+    return out
+
+
+def problem_config(
+    problem: TrainabilityProblem,
+    ns: Sequence[int | tuple[int, int]] | None,
+    samples: int,
+    seed: int,
+    method: str,
+    exact: Any,
+) -> dict[str, Any]:
+    """The JSON-ready configuration of a :func:`study` of a user problem."""
+    return {
+        "arch": problem.name,
+        "cost": problem.cost,
+        "ns": None if ns is None else [list(n) if isinstance(n, tuple) else n for n in ns],
+        "params": problem.params if isinstance(problem.params, str) else [str(p) for p in problem.params],  # type: ignore[union-attr]
+        "stream": problem.stream,
+        "samples": samples,
+        "seed": seed,
+        "method": method,
+        "exact": exact,
+    }
+
+
+def _curve(closed_form: Callable[[int], float | None] | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A closed form ``n -> Var`` as a curve ``n (k,) -> Var (k,)``, or None where there is none."""
+    if closed_form is None or closed_form(2) is None:
+        return None
+    return lambda n: np.array([closed_form(float(x)) for x in n])  # type: ignore[arg-type]
 
 
 def _reference(arch: str, cost: str) -> Callable[[np.ndarray], np.ndarray] | None:

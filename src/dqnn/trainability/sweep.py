@@ -1,8 +1,9 @@
 """Resumable sweeps of variance points: each finished point is written to disk at once.
 
-A sweep is a list of :class:`~dqnn.trainability.sampling.PointSpec` measured with one :class:`SweepConfig`. The
-:class:`PointStore` keeps one JSON file per finished point (plus its raw samples as ``.npy``) under
-``DIR/points/``, named by the point and the settings that determine its numbers (samples, seed, method).
+A sweep is a list of :class:`~dqnn.trainability.points.ProblemPoint` (or preset
+:class:`~dqnn.trainability.sampling.PointSpec`) measured with one :class:`SweepConfig`. The :class:`PointStore` keeps
+one JSON file per finished parameter of a point (plus its raw samples as ``.npy``) under ``DIR/points/``, named by
+the point, the parameter and the settings that determine its numbers (samples, seed, method).
 Re-running the same sweep into the same folder skips finished points, so an interrupted sweep loses at
 most the point in flight and resumes to the same final numbers (samples are seeded per point).
 """
@@ -18,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from dqnn.presets.registry import preset
-from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, GradientMethod, PointSpec, variance_point
+from dqnn.trainability.points import ProblemPoint, exact, measure_sampled
+from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, GradientMethod, PointSpec
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,9 +38,24 @@ class SweepConfig:
         return asdict(self)
 
 
-def point_key(spec: PointSpec, cfg: SweepConfig) -> str:
-    """File stem of a point: the spec and every setting its numbers depend on."""
-    return f"{spec.label()}-S{cfg.samples}-seed{cfg.seed}-{cfg.method}{'-exact' if cfg.exact else ''}"
+def point_key(spec: PointSpec | ProblemPoint, cfg: SweepConfig, parameter: Any = "default") -> str:
+    """File stem of one parameter of a point: the point, the parameter (none for a preset's own) and every
+    setting its numbers depend on. ``parameter`` defaults to the point's first."""
+    point = as_point(spec)
+    par = point.parameters[0] if parameter == "default" else parameter
+    return f"{point.label()}{point.param_suffix(par)}-S{cfg.samples}-seed{cfg.seed}-{cfg.method}" + (
+        "-exact" if cfg.exact else ""
+    )
+
+
+def point_keys(point: ProblemPoint, cfg: SweepConfig) -> list[str]:
+    """The file stems of every selected parameter of ``point`` (:func:`point_key`)."""
+    return [point_key(point, cfg, p) for p in point.parameters]
+
+
+def as_point(spec: PointSpec | ProblemPoint) -> ProblemPoint:
+    """A preset :class:`~dqnn.trainability.sampling.PointSpec` as the :class:`ProblemPoint` of its problem."""
+    return spec if isinstance(spec, ProblemPoint) else ProblemPoint(spec.as_problem(), spec.n)
 
 
 class PointStore:
@@ -74,60 +90,75 @@ class PointStore:
         os.replace(tmp, self.path(key))
 
 
-def measure(
-    spec: PointSpec, cfg: SweepConfig, progress: Callable[[int], None] | None = None
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Measure one point: sampled statistics, and the exact variance beside them when ``cfg.exact``."""
-    point, g = variance_point(
-        spec, cfg.samples, seed=cfg.seed, method=cfg.method, memory_budget=cfg.memory_budget, progress=progress
+def measure_all(
+    point: ProblemPoint, cfg: SweepConfig, progress: Callable[[int], None] | None = None
+) -> list[tuple[str, dict[str, Any], np.ndarray]]:
+    """Measure every selected parameter of a point: ``(file stem, point dict, samples (S,))`` each; the exact
+    variance beside the sampled one in each dict when ``cfg.exact``."""
+    dicts, g = measure_sampled(
+        point, cfg.samples, seed=cfg.seed, method=cfg.method, memory_budget=cfg.memory_budget, progress=progress
     )
-    d = point.to_dict()
-    d["exact"] = exact_variance(spec) if cfg.exact else None
-    return d, g
-
-
-def exact_variance(spec: PointSpec) -> dict[str, Any] | None:
-    """Exact mean/variance from :mod:`dqnn.moments.exact` (None where the engine does not apply, e.g. pmm)."""
-    if preset(spec.arch).parameter != "angle":  # a PMM direction: the exact engine differentiates angles
-        return None
-    from dqnn.moments.exact import exact_moments
-
-    try:
-        m = exact_moments(spec.problem())
-    except (NotImplementedError, MemoryError, ValueError) as err:
-        return {"error": str(err)}
-    return {"mean": m.mean, "variance": m.variance, "second_moment": m.second_moment, "seconds": m.seconds}
-
-
-def run_sweep(
-    specs: Iterable[PointSpec],
-    cfg: SweepConfig,
-    store: PointStore,
-    on_point: Callable[[PointSpec, dict[str, Any], bool], None] | None = None,
-    progress: Callable[[PointSpec, int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Measure every point not yet in ``store`` (in order) and return all points' dicts.
-
-    ``on_point(spec, point, resumed)`` is called for each point as it is finished or found on disk;
-    ``progress(spec, samples_done)`` during sampling.
-    """
     out = []
-    for spec in specs:
-        key = point_key(spec, cfg)
-        if store.has(key):
-            d = store.load(key)
-            resumed = True
+    for i, (p, d) in enumerate(zip(point.parameters, dicts, strict=True)):
+        if cfg.exact:
+            ex, why = exact(point, p)
+            d["exact"] = ex if ex is not None else {"error": why}
         else:
-            d, g = measure(spec, cfg, _bind(progress, spec))
-            store.save(key, d, g)
-            resumed = False
-        out.append(d)
-        if on_point is not None:
-            on_point(spec, d, resumed)
+            d["exact"] = None
+        out.append((point_key(point, cfg, p), d, g[:, i]))
     return out
 
 
-def _bind(progress: Callable[[PointSpec, int], None] | None, spec: PointSpec) -> Callable[[int], None] | None:
+def measure(
+    spec: PointSpec | ProblemPoint, cfg: SweepConfig, progress: Callable[[int], None] | None = None
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Measure the first parameter of one point: its dict and samples (S,) (:func:`measure_all` for all)."""
+    _, d, g = measure_all(as_point(spec), cfg, progress)[0]
+    return d, g
+
+
+def exact_variance(spec: PointSpec | ProblemPoint) -> dict[str, Any] | None:
+    """Exact mean/variance of a point's first parameter from :mod:`dqnn.moments.exact` (None for a PMM direction,
+    ``{"error": reason}`` where the engine does not apply)."""
+    point = as_point(spec)
+    ex, why = exact(point, point.parameters[0])
+    if ex is None:
+        return None if point.parameters[0] is None else {"error": why}
+    return {k: ex[k] for k in ("mean", "variance", "second_moment", "seconds")}
+
+
+def run_sweep(
+    specs: Iterable[PointSpec | ProblemPoint],
+    cfg: SweepConfig,
+    store: PointStore,
+    on_point: Callable[[Any, dict[str, Any], bool], None] | None = None,
+    progress: Callable[[Any, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Measure every point not yet in ``store`` (in order) and return the dicts of all its parameters.
+
+    A point counts as done when every selected parameter's file is there. ``on_point(spec, point dict,
+    resumed)`` is called for each parameter as it is finished or found on disk; ``progress(spec, done)``
+    during sampling.
+    """
+    out = []
+    for spec in specs:
+        point = as_point(spec)
+        keys = point_keys(point, cfg)
+        if all(store.has(k) for k in keys):
+            found = [(store.load(k), True) for k in keys]
+        else:
+            found = []
+            for key, d, g in measure_all(point, cfg, _bind(progress, spec)):
+                store.save(key, d, g)
+                found.append((d, False))
+        for d, resumed in found:
+            out.append(d)
+            if on_point is not None:
+                on_point(spec, d, resumed)
+    return out
+
+
+def _bind(progress: Callable[[Any, int], None] | None, spec: Any) -> Callable[[int], None] | None:
     if progress is None:
         return None
 
