@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "Perceptron": "dqnn.model.network",
     "RandomUnitary": "dqnn.model.families",
     "Rot": "dqnn.model.families",
+    "TrainabilityProblem": "dqnn.trainability.problem",
     "cost": "dqnn.costs",
     "enable_compilation_cache": "dqnn._cache",
     "global_term": "dqnn.costs",
@@ -54,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "output_factors": "dqnn.sim.simulate",
     "output_state": "dqnn.sim.simulate",
     "per_pair": "dqnn.costs",
+    "study": "dqnn.trainability.study",
 }
 #: Public submodules reachable as attributes (``dqnn.states.zero_state``).
 _SUBMODULES: dict[str, str] = {
@@ -86,6 +88,7 @@ __all__ = [
     "Perceptron",
     "RandomUnitary",
     "Rot",
+    "TrainabilityProblem",
     "__version__",
     "cost",
     "costs",
@@ -109,6 +112,7 @@ __all__ = [
     "sim",
     "spec",
     "states",
+    "study",
     "trainability",
     "training",
 ]
@@ -156,3 +160,5 @@ if TYPE_CHECKING:
     from dqnn.model.hamiltonian import HamiltonianRotation
     from dqnn.model.network import Network, Perceptron
     from dqnn.sim.simulate import Factors, output_factors, output_state
+    from dqnn.trainability.problem import TrainabilityProblem
+    from dqnn.trainability.study import study

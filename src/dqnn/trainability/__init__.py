@@ -17,6 +17,21 @@ from dqnn.trainability.fits import (
 from dqnn.trainability.fits import (
     fit_power as fit_power,
 )
+from dqnn.trainability.points import (
+    ProblemPoint as ProblemPoint,
+)
+from dqnn.trainability.problem import (
+    TrainabilityProblem as TrainabilityProblem,
+)
+from dqnn.trainability.problem import (
+    load_data as load_data,
+)
+from dqnn.trainability.problem import (
+    preset_problem as preset_problem,
+)
+from dqnn.trainability.problem import (
+    select as select,
+)
 from dqnn.trainability.sampling import (
     ARCHS as ARCHS,
 )
