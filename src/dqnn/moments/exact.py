@@ -38,9 +38,10 @@ Known limit: in deep global-Haar networks (Theorem 1 with 3+ layers at n >= 12) 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,9 @@ from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl, capability_error, family_name
 from dqnn.model.states import split_product
+from dqnn.moments.registers import derivative_block_matrix, register_second_moment, register_structure
+from dqnn.moments.scaled import Scaled, normalise
+from dqnn.moments.validation import TOLERANCE, Validation, judge
 from dqnn.presets.problems import GradientProblem
 from dqnn.sim.schedule import layer_schedule
 
@@ -96,11 +100,15 @@ class ExactMoments:
 
     ``method``: how they were computed; ``seconds``: wall time; ``largest_intermediate``: the number of entries
     of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network.
-    ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative rounding error of the second
-    moment contracted in complex128, measured against extended precision (``numpy.clongdouble``, 64-bit mantissa on
-    x86-64; ``nan`` where it is no wider than double). The reported values are the extended ones, so their own
-    rounding error is about ``double_rounding * eps_extended / eps_double`` (``2**-11``). Deep global-Haar networks
-    lose digits this way: the identity/swap basis cancels (``Tr[P_F X] - Tr[P_I X] / d``).
+    ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative difference of the second
+    moment evaluated in complex128 and in extended precision (``numpy.clongdouble``, 64-bit mantissa on x86-64;
+    each evaluation with its tensors built in its own precision; ``nan`` where extended is no wider than double).
+
+    Validation (not dataclass fields, so :func:`dataclasses.asdict` keeps the fields above; :meth:`as_dict` has
+    them all): :attr:`trusted`, :attr:`reason`, :attr:`relative_error` (estimated relative error of the variance:
+    the disagreement of two evaluations, module :mod:`dqnn.moments.validation`), :attr:`log10_variance` and
+    :attr:`log10_second_moment` (finite far below the double range, where ``variance`` is ``0.0``), :attr:`checks`.
+    A variance that is untrusted because it came out negative is reported as ``nan``.
     """
 
     mean: float
@@ -111,6 +119,75 @@ class ExactMoments:
     largest_intermediate: int
     num_tensors: int
     double_rounding: float = 0.0
+    validation: InitVar[Validation | None] = None
+
+    def __post_init__(self, validation: Validation | None) -> None:
+        if validation is None:  # constructed by hand: values as given, nothing checked
+            v2 = Scaled.of(np.float64(self.second_moment))
+            validation = Validation(
+                math.nan,
+                False,
+                "not validated (constructed without an error estimate)",
+                Scaled.of(np.float64(self.variance)).log10_abs(),
+                v2.log10_abs(),
+                "none",
+            )
+        object.__setattr__(self, "_validation", validation)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the variance is finite, ``>= 0`` and its estimated relative error at most ``1e-6``."""
+        return bool(self._validation.trusted)  # type: ignore[attr-defined]
+
+    @property
+    def reason(self) -> str | None:
+        """Why the variance is untrusted (``None`` when trusted)."""
+        return self._validation.reason  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def relative_error(self) -> float:
+        """Estimated relative error of the variance (disagreement of two independent evaluations)."""
+        return float(self._validation.relative_error)  # type: ignore[attr-defined]
+
+    @property
+    def log10_variance(self) -> float:
+        """``log10 Var[d C]``, finite below the double range; ``nan`` when the variance is not reported."""
+        return float(self._validation.log10_variance)  # type: ignore[attr-defined]
+
+    @property
+    def log10_second_moment(self) -> float:
+        """``log10 |E[(d C)^2]|``, finite below the double range."""
+        return float(self._validation.log10_second_moment)  # type: ignore[attr-defined]
+
+    @property
+    def checks(self) -> str:
+        """How the error was estimated (which evaluations were compared)."""
+        return str(self._validation.checks)  # type: ignore[attr-defined]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field and the validation, as plain Python values (for JSON and tables)."""
+        out: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in (
+                "mean",
+                "second_moment",
+                "variance",
+                "method",
+                "seconds",
+                "largest_intermediate",
+                "num_tensors",
+                "double_rounding",
+            )
+        }
+        out.update(
+            trusted=self.trusted,
+            reason=self.reason,
+            relative_error=self.relative_error,
+            log10_variance=self.log10_variance,
+            log10_second_moment=self.log10_second_moment,
+            checks=self.checks,
+        )
+        return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -118,19 +195,38 @@ class ExactMoments:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def weingarten_matrix(d: int, copies: int) -> np.ndarray:
+def weingarten_matrix(d: int, copies: int, dtype: Any = np.complex128) -> np.ndarray:
     """The Weingarten matrix ``Wg(s t^{-1}, d)`` of ``S_t`` for ``t = copies`` in {1, 2}; shape (t!, t!).
 
     Order of permutations: identity, then swap. ``t = 1``: ``[[1/d]]``; ``t = 2``: ``1/(d^2-1)`` on the diagonal and
-    ``-1/(d (d^2-1))`` off it (Collins & Sniady 2006, Eq. for ``Wg`` on ``S_2``).
+    ``-1/(d (d^2-1))`` off it (Collins & Sniady 2006, Eq. for ``Wg`` on ``S_2``). ``dtype``: the precision the entries
+    are computed in (``d`` a power of two: see :func:`scaled_weingarten`).
     """
+    if copies not in (1, 2):
+        raise ValueError(f"weingarten_matrix: copies={copies} is not 1 or 2")
+    q = int(d).bit_length() - 1
+    if d != 2**q:
+        real = np.dtype(dtype).type(0).real.dtype.type
+        dd = real(d)
+        if copies == 1:
+            return np.array([[1 / dd]], dtype=dtype)
+        a, b = 1 / (dd * dd - 1), -1 / (dd * (dd * dd - 1))
+        return np.array([[a, b], [b, a]], dtype=dtype)
+    w, e = scaled_weingarten(q, copies, dtype)
+    with np.errstate(under="ignore"):
+        return np.asarray(w * np.ldexp(np.real(w).dtype.type(1), e), dtype=dtype)
+
+
+def scaled_weingarten(q: int, copies: int, dtype: Any = np.complex128) -> tuple[np.ndarray, int]:
+    """``(W, e)`` with ``Wg = W * 2**e`` for ``d = 2**q``, ``W`` of order one: ``t = 1``: ``[[1]]``, ``e = -q``;
+    ``t = 2``: ``[[1, -2**-q], [-2**-q, 1]] / (1 - 4**-q)``, ``e = -2 q`` (no overflow for any ``q``)."""
+    real = np.dtype(dtype).type(0).real.dtype.type
     if copies == 1:
-        return np.array([[1.0 / d]], dtype=np.complex128)
-    if copies == 2:
-        a = 1.0 / (d * d - 1.0)
-        b = -1.0 / (d * (d * d - 1.0))
-        return np.array([[a, b], [b, a]], dtype=np.complex128)
-    raise ValueError(f"weingarten_matrix: copies={copies} is not 1 or 2")
+        return np.array([[1]], dtype=dtype), -q
+    with np.errstate(under="ignore"):
+        inv_d = np.ldexp(real(1), -q)
+        a = 1 / (1 - inv_d * inv_d)
+    return np.array([[a, -a * inv_d], [-a * inv_d, a]], dtype=dtype), -2 * q
 
 
 def permutation_vectors(copies: int) -> np.ndarray:
@@ -267,8 +363,10 @@ def rotation_moment_quadrature(
 class _Builder:
     """Tensors of the averaged ``t``-copy network plus the register bookkeeping of :mod:`dqnn.sim.simulate`."""
 
-    def __init__(self, copies: int):
+    def __init__(self, copies: int, dtype: Any = np.complex128):
         self.t = copies
+        self.dtype = dtype
+        self.log2 = 0  # the network's value is 2**log2 times that of its tensors (exact scale factors)
         self.dim = 4**copies
         self.tensors: list[np.ndarray] = []
         self.inds: list[tuple[int, ...]] = []
@@ -287,7 +385,7 @@ class _Builder:
     def add(self, tensor: np.ndarray, inds: Sequence[int], slot: str | None = None) -> None:
         if slot is not None:
             self.slots[slot] = len(self.tensors)
-        self.tensors.append(np.asarray(tensor, dtype=np.complex128))
+        self.tensors.append(np.asarray(tensor, dtype=self.dtype))
         self.inds.append(tuple(inds))
 
     def materialise(self, label: Label) -> None:
@@ -325,19 +423,20 @@ class _Builder:
 
     def twirl(self, labels: Sequence[Label]) -> None:
         """2-design (or 1-design for one copy) twirl of the block ``labels``: Weingarten matrix + pattern vectors."""
-        d = 2 ** len(labels)
+        wg, e = scaled_weingarten(len(labels), self.t, self.dtype)
+        self.log2 += e
         if self.t == 1:  # E[U X U^dagger] = Tr[X] 1/d: a product, no hyperindex needed
-            for k, lab in enumerate(labels):
+            for lab in labels:
                 if lab in self.zeros:
                     self.zeros.discard(lab)
                 else:
                     self.add(self.pvec[0], (self.open[lab],))
                 o = self.new()
-                self.add(self.pvec[0] / d if k == 0 else self.pvec[0], (o,))
+                self.add(self.pvec[0], (o,))
                 self.open[lab] = o
             return
         s, t = self.new(), self.new()
-        self.add(weingarten_matrix(d, self.t), (s, t))
+        self.add(wg, (s, t))
         for lab in labels:
             if lab in self.zeros:  # Tr[P_t |0><0|^{(x)t}] = 1
                 self.zeros.discard(lab)
@@ -574,8 +673,9 @@ def _build(
     obs_forms: tuple[tuple[str, Any], Any],
     theta: float | None,
     elements: dict[tuple[int, int], tuple[MomentElement, ...]],
+    dtype: Any = np.complex128,
 ) -> _Builder:
-    b = _Builder(copies)
+    b = _Builder(copies, dtype)
     _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
     for l in range(net.depth):
         untouched, after = layer_schedule(net, l)
@@ -597,18 +697,20 @@ def _build(
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _contract(b: _Builder, dtype: Any = np.complex128) -> tuple[complex, int]:
-    """Contract the closed network of ``b`` to a scalar along an opt_einsum greedy path.
+def _contract(b: _Builder, reverse: bool = False) -> tuple[Scaled, int]:
+    """Contract the closed network of ``b`` to a scalar along an opt_einsum greedy path, in ``b.dtype``.
 
-    Returns the value and the entries of the largest intermediate. Each step runs ``numpy.einsum`` with
-    indices renamed locally (hyperindices allowed); ``dtype`` (e.g. ``numpy.clongdouble``) serves checks.
+    Returns the real part of the value (a :class:`~dqnn.moments.scaled.Scaled`: every intermediate is renormalised
+    by an exact power of two, so nothing underflows) and the entries of the largest intermediate. Each step runs
+    ``numpy.einsum`` with indices renamed locally (hyperindices allowed).
     """
     sym = opt_einsum.get_symbol
-    eq = ",".join("".join(sym(i) for i in ix) for ix in b.inds) + "->"
-    path, _ = opt_einsum.contract_path(eq, *b.tensors, optimize="greedy")
-    ts: list[np.ndarray] = [np.asarray(t, dtype=dtype) for t in b.tensors]
-    ixs: list[tuple[int, ...]] = list(b.inds)
+    ts: list[np.ndarray] = list(b.tensors)[:: -1 if reverse else 1]
+    ixs: list[tuple[int, ...]] = list(b.inds)[:: -1 if reverse else 1]
+    eq = ",".join("".join(sym(i) for i in ix) for ix in ixs) + "->"
+    path, _ = opt_einsum.contract_path(eq, *ts, optimize="greedy")
     largest = max(t.size for t in ts)
+    exponent = b.log2
     for step in path:
         picked = sorted(step, reverse=True)
         ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
@@ -621,10 +723,15 @@ def _contract(b: _Builder, dtype: Any = np.complex128) -> tuple[complex, int]:
         spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
         res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
         largest = max(largest, res.size)
+        res, e = normalise(res)
+        exponent += e
         ts.append(res)
         ixs.append(out)
-    val = ts[0].reshape(-1)[0] if len(ts) == 1 else np.prod([t.reshape(-1)[0] for t in ts])
-    return complex(val), int(largest)
+    val = ts[0].reshape(-1)[:1]
+    for t in ts[1:]:  # disconnected parts: their product, renormalised as it goes
+        val, e = normalise(val * t.reshape(-1)[:1])
+        exponent += e
+    return Scaled.of(np.real(val[0])).shift(exponent), int(largest)
 
 
 def _parse_inputs(inputs: ArrayLike | ProductStates, n: int) -> list[tuple[str, np.ndarray]]:
@@ -686,38 +793,176 @@ def exact_gradient_moments(
         for j, p in enumerate(layer)
     }
     ins = _parse_inputs(inputs, net.num_inputs)
-    npairs = len(ins)
-    obs = _parse_targets(cost_kind, targets, npairs, net.num_outputs)
+    obs = _parse_targets(cost_kind, targets, len(ins), net.num_outputs)
     sign = 1.0 if cost_kind == "observable" else -1.0
-    mean = 0.0
-    for i in range(npairs):
-        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements)
-        mean += sign * _contract(b1, EXTENDED)[0].real / npairs
-    second, second_double = 0.0, 0.0
-    largest, ntens = 0, 0
-    for i in range(npairs):
-        for j in range(npairs):
-            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements)
-            val, big = _contract(b2, EXTENDED)
-            second += val.real / npairs**2
-            second_double += _contract(b2)[0].real / npairs**2
-            largest, ntens = max(largest, big), len(b2.tensors)
+    why_not = register_structure(net, elements)
+    if why_not is None and any(o[0] not in ("product", "local") for o in obs):
+        why_not = "the observable is not a product or the local cost"
+    rot = _diff_rotation(elements[(index.layer, index.perceptron)], index.angle, theta)
+    if why_not is None and abs(_one_copy_trace(*rot)) > 1e-13:  # pragma: no cover (Gamma^2 = 1 makes it 0)
+        why_not = "the differentiated map does not preserve the trace"
+    reg = None if why_not is not None else _register(net, index, rot, ins, obs)
+    tn = None
+    if reg is None or _twirl_wires(elements) <= CROSS_CHECK_WIRES:
+        tn = _network(net, index, ins, obs, sign, theta, elements)
+    return _report(tn, reg, time.perf_counter() - t0)
+
+
+#: Where both engines ran, the tensor network's value is reported if its own estimate is at most this (and the
+#: register recursion confirms it), else the register recursion's (better conditioned in deep networks).
+PREFER_NETWORK = 1e-12
+
+#: Register-structured networks are also contracted as a tensor network (a cross-check of the two engines) while
+#: their 2-design twirls span at most this many wires in all.
+CROSS_CHECK_WIRES = 300
+
+_TN_METHOD = f"exact: two-copy moment network (Weingarten t=2, exact angle average), {np.dtype(EXTENDED).name}"
+_REG_METHOD = (
+    "exact: register recursion of global 2-designs in the orthogonal commutant basis (I, F - I/d), "
+    f"{np.dtype(EXTENDED).name}"
+)
+
+
+def _twirl_wires(elements: dict[tuple[int, int], tuple[MomentElement, ...]]) -> int:
+    return sum(len(e.wires) for els in elements.values() for e in els if isinstance(e, MomentTwirl))
+
+
+def _diff_rotation(els: Sequence[MomentElement], angle: int, theta: float | None) -> tuple[np.ndarray, int, np.ndarray]:
+    """The differentiated rotation's two-copy derivative map (times ``rate**2``), its wire count, and its one-copy
+    derivative map (times ``rate``)."""
+    for el in els:
+        if isinstance(el, MomentRotation) and el.angle == angle:
+            rate = float(el.rate)
+            th = None if theta is None else rate * theta
+            two = rotation_moment(el.generator, 2, derivative=True, theta=th) * rate**2
+            one = rotation_moment(el.generator, 1, derivative=True, theta=th) * rate
+            return two, len(el.wires), one
+    raise AssertionError(f"angle {angle} has no rotation")  # pragma: no cover (checked by _moment_elements)
+
+
+def _one_copy_trace(two: np.ndarray, w: int, one: np.ndarray) -> complex:
+    """``Tr[M'(I)]`` of the one-copy derivative map on its ``w`` wires (zero for ``Gamma^2 = 1``)."""
+    pv = permutation_vectors(1)[0]
+    v = np.ones(1, dtype=np.complex128)
+    for _ in range(w):
+        v = np.kron(v, pv)
+    return complex(v @ one.reshape(4**w, 4**w) @ v)
+
+
+def _input_traces(x: tuple[str, np.ndarray], y: tuple[str, np.ndarray], dtype: Any) -> tuple[Any, Any]:
+    """``(Tr rho_x Tr rho_y, Tr[rho_x rho_y])`` in ``dtype``."""
+    real = np.dtype(dtype).type(0).real.dtype.type
+    if x[0] == "product" and y[0] == "product":
+        fx, fy = x[1], y[1]
+        norms = np.prod((np.sum(np.abs(fx) ** 2, axis=1) * np.sum(np.abs(fy) ** 2, axis=1)).astype(real))
+        overlap = np.prod((np.abs(np.sum(fx.conj() * fy, axis=1)) ** 2).astype(real))
+        return norms, overlap
+    rx = x[1] if x[0] == "dense" else _product_density(x[1])
+    ry = y[1] if y[0] == "dense" else _product_density(y[1])
+    return real((np.trace(rx) * np.trace(ry)).real), real(np.trace(rx @ ry).real)
+
+
+def _product_density(f: np.ndarray) -> np.ndarray:
+    v = np.ones(1, dtype=np.complex128)
+    for fq in f:
+        v = np.kron(v, fq)
+    return np.outer(v, v.conj())
+
+
+def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> dict[str, Any]:
+    """Second moments by :mod:`dqnn.moments.registers` in extended precision and in double (the mean is 0)."""
+    two, w, _ = rot
+    npairs = len(ins)
+    out: dict[str, Any] = {}
+    for name, dtype in (("ext", np.longdouble), ("double", np.float64)):
+        total = Scaled(dtype(0), 0)
+        for i in range(npairs):
+            for j in range(npairs):
+                val = register_second_moment(
+                    net,
+                    (index.layer, index.perceptron),
+                    lambda q, dt: derivative_block_matrix(two, w, q, dt),
+                    _input_traces(ins[i], ins[j], dtype),
+                    (obs[i][0], obs[i][1], obs[j][1]),
+                    dtype,
+                )
+                total = total + val
+        out[name] = total.scale(1.0 / npairs**2)
+    out["largest"] = 8
+    out["tensors"] = sum(len(layer) for layer in net.layers)
+    return out
+
+
+def _network(
+    net: Network, index: AngleIndex, ins: Any, obs: Any, sign: float, theta: float | None, elements: Any
+) -> dict[str, Any]:
+    """Mean and second moment contracted as a tensor network in extended precision and in double."""
+    npairs = len(ins)
+    out: dict[str, Any] = {"largest": 0, "tensors": 0}
+    for name, dtype in (("ext", EXTENDED), ("double", np.complex128)):
+        mean = Scaled(np.float64(0), 0)
+        for i in range(npairs):
+            b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements, dtype)
+            mean = mean + _contract(b1, reverse=name == "double" and not _HAS_EXTENDED)[0]
+        second = Scaled(np.float64(0), 0)
+        for i in range(npairs):
+            for j in range(npairs):
+                b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements, dtype)
+                val, big = _contract(b2, reverse=name == "double" and not _HAS_EXTENDED)
+                second = second + val
+                out["largest"], out["tensors"] = max(out["largest"], big), len(b2.tensors)
+        out[f"mean_{name}"] = mean.scale(sign / npairs)
+        out[name] = second.scale(1.0 / npairs**2)
+    return out
+
+
+def _variance(m2: Scaled, mean: Scaled | None) -> Scaled:
+    return m2 if mean is None or mean.mantissa == 0 else m2 - mean * mean
+
+
+def _report(tn: dict[str, Any] | None, reg: dict[str, Any] | None, seconds: float) -> ExactMoments:
+    """Pick the value to report and judge it (module :mod:`dqnn.moments.validation`)."""
+    second_check = "complex128 vs " + (np.dtype(EXTENDED).name if _HAS_EXTENDED else "a second contraction order")
+    use, checks, rel, extra = "tn", "", math.inf, None
+    if tn is not None:
+        var_e, var_d = _variance(tn["ext"], tn["mean_ext"]), _variance(tn["double"], tn["mean_double"])
+        rel = var_d.relative_to(var_e)
+        checks = f"tensor network: {second_check}"
+    if reg is not None:
+        reg_rel = reg["double"].relative_to(reg["ext"])
+        reg_checks = f"register recursion: complex128 vs {np.dtype(np.longdouble).name}"
+        if tn is None:
+            use, checks, rel = "reg", reg_checks, reg_rel
+        else:
+            cross = _variance(tn["ext"], tn["mean_ext"]).relative_to(reg["ext"])
+            checks = f"{checks} ({rel:.2g}); {reg_checks} ({reg_rel:.2g}); the engines agree to {cross:.2g}"
+            if rel <= PREFER_NETWORK and cross <= TOLERANCE:  # the general engine, confirmed by the register one
+                rel = max(rel, reg_rel, cross)
+            else:
+                use = "reg"
+                if rel <= TOLERANCE < cross:  # both claim to be resolved, yet they differ
+                    extra = f"the tensor network and the register recursion disagree ({cross:.2g})"
+                rel = max(reg_rel, cross) if extra else reg_rel
+    src = tn if use == "tn" else reg
+    assert src is not None
+    mean = src["mean_ext"] if use == "tn" else Scaled(np.float64(0), 0)
+    m2 = src["ext"]
+    var = _variance(m2, mean)
+    verdict = judge(var, m2, rel, checks)
+    if extra is not None and verdict.trusted:
+        verdict = Validation(rel, False, extra, verdict.log10_variance, verdict.log10_second_moment, checks)
+    double_rounding = src["double"].relative_to(m2) if _HAS_EXTENDED else math.nan
     return ExactMoments(
         mean=float(mean),
-        second_moment=float(second),
-        variance=float(second - mean**2),
-        method=f"exact: two-copy moment network (Weingarten t=2, exact angle average), {np.dtype(EXTENDED).name}",
-        seconds=time.perf_counter() - t0,
-        largest_intermediate=largest,
-        num_tensors=ntens,
-        double_rounding=_relative(second_double, second),
+        second_moment=float(m2),
+        variance=float(var) if verdict.log10_variance == verdict.log10_variance else math.nan,
+        method=_TN_METHOD if use == "tn" else _REG_METHOD,
+        seconds=seconds,
+        largest_intermediate=int(src["largest"]),
+        num_tensors=int(src["tensors"]),
+        double_rounding=double_rounding,
+        validation=verdict,
     )
-
-
-def _relative(a: float, b: float) -> float:
-    if not _HAS_EXTENDED:
-        return float("nan")
-    return 0.0 if a == b else abs(a - b) / max(abs(b), np.finfo(np.float64).tiny)
 
 
 def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | ProductStates]:
