@@ -42,7 +42,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import InitVar, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import opt_einsum
@@ -61,6 +61,8 @@ from dqnn.presets.problems import GradientProblem
 from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
+#: Which engine computes the moments (:func:`exact_gradient_moments`).
+Engine = Literal["auto", "network", "registers"]
 
 #: Largest block (qubits) of a fixed gate or rotation stored as a dense moment operator, per number of copies.
 MAX_DENSE_WIRES = {1: 6, 2: 3}
@@ -367,6 +369,7 @@ class _Builder:
         self.t = copies
         self.dtype = dtype
         self.log2 = 0  # the network's value is 2**log2 times that of its tensors (exact scale factors)
+        self.cache: dict[Any, np.ndarray] = {}  # moment operators of distinct rotations and gates
         self.dim = 4**copies
         self.tensors: list[np.ndarray] = []
         self.inds: list[tuple[int, ...]] = []
@@ -377,6 +380,22 @@ class _Builder:
         self.pvec = permutation_vectors(copies)
         self.zero_vec = np.zeros(self.dim, dtype=np.complex128)
         self.zero_vec[0] = 1.0
+
+    def rotation(self, generator: np.ndarray, derivative: bool, theta: float | None) -> np.ndarray:
+        """:func:`rotation_moment` for this builder's copies, computed once per distinct rotation."""
+        g = np.asarray(generator)
+        key = ("rot", g.shape, g.tobytes(), derivative, theta)
+        if key not in self.cache:
+            self.cache[key] = rotation_moment(g, self.t, derivative=derivative, theta=theta)
+        return self.cache[key]
+
+    def gate(self, matrix: np.ndarray) -> np.ndarray:
+        """:func:`gate_moment` for this builder's copies, computed once per distinct gate."""
+        m = np.asarray(matrix)
+        key = ("gate", m.shape, m.tobytes())
+        if key not in self.cache:
+            self.cache[key] = gate_moment(m, self.t)
+        return self.cache[key]
 
     def new(self) -> int:
         self.count += 1
@@ -503,10 +522,10 @@ def _perceptron(
             _check_dense(len(el.wires), t, where)
             is_diff = diff_angle == el.angle
             if el.rate == 1:
-                b.apply(rotation_moment(el.generator, t, derivative=is_diff, theta=theta if is_diff else None), labs)
+                b.apply(b.rotation(el.generator, is_diff, theta if is_diff else None), labs)
             else:  # exp(-i rate theta Gamma / 2): the angle rate * theta, and d/dtheta = rate d/d(rate theta)
                 th = None if theta is None or not is_diff else float(el.rate) * theta
-                op = rotation_moment(el.generator, t, derivative=is_diff, theta=th)
+                op = b.rotation(el.generator, is_diff, th)
                 b.apply(op * float(el.rate) ** t if is_diff else op, labs)
         elif isinstance(el, MomentGate):
             m = el.matrix
@@ -514,7 +533,7 @@ def _perceptron(
                 b.swap(labs[0], labs[1])
             else:
                 _check_dense(len(el.wires), t, where)
-                b.apply(gate_moment(m, t), labs)
+                b.apply(b.gate(m), labs)
         else:
             b.twirl(labs)
 
@@ -697,41 +716,91 @@ def _build(
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _contract(b: _Builder, reverse: bool = False) -> tuple[Scaled, int]:
-    """Contract the closed network of ``b`` to a scalar along an opt_einsum greedy path, in ``b.dtype``.
+def _components(inds: Sequence[tuple[int, ...]]) -> list[list[int]]:
+    """The tensors of each connected part of the network (tensors sharing an index), in their original order."""
+    parent = list(range(len(inds)))
 
-    Returns the real part of the value (a :class:`~dqnn.moments.scaled.Scaled`: every intermediate is renormalised
-    by an exact power of two, so nothing underflows) and the entries of the largest intermediate. Each step runs
-    ``numpy.einsum`` with indices renamed locally (hyperindices allowed).
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    owner: dict[int, int] = {}
+    for k, ix in enumerate(inds):
+        for i in ix:
+            if i in owner:
+                ra, rb = find(owner[i]), find(k)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+            else:
+                owner[i] = k
+    parts: dict[int, list[int]] = {}
+    for k in range(len(inds)):
+        parts.setdefault(find(k), []).append(k)
+    return list(parts.values())
+
+
+def _contract(b: _Builder, dtype: Any = None, reverse: bool = False) -> tuple[Scaled, int]:
+    """Contract the closed network of ``b`` to a scalar, in ``dtype`` (default: ``b.dtype``).
+
+    Each connected part is contracted along its own opt_einsum greedy path (``reverse``: of its tensors in
+    reverse order, a second order for error estimates), and parts that are identical tensor for tensor are
+    contracted once. Returns the real part of the value as a :class:`~dqnn.moments.scaled.Scaled` (every
+    intermediate is renormalised by an exact power of two, so nothing underflows) and the entries of the largest
+    intermediate. Each step runs ``numpy.einsum`` with indices renamed locally (hyperindices allowed).
     """
-    sym = opt_einsum.get_symbol
-    ts: list[np.ndarray] = list(b.tensors)[:: -1 if reverse else 1]
-    ixs: list[tuple[int, ...]] = list(b.inds)[:: -1 if reverse else 1]
-    eq = ",".join("".join(sym(i) for i in ix) for ix in ixs) + "->"
-    path, _ = opt_einsum.contract_path(eq, *ts, optimize="greedy")
-    largest = max(t.size for t in ts)
+    tensors = [t if dtype is None else np.asarray(t, dtype=dtype) for t in b.tensors]
     exponent = b.log2
-    for step in path:
-        picked = sorted(step, reverse=True)
-        ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
-        elsewhere = {i for ix in ixs for i in ix}
-        seen: dict[int, str] = {}
-        for _, ix in ops:
-            for i in ix:
-                seen.setdefault(i, _LETTERS[len(seen)])
-        out = tuple(dict.fromkeys(i for _, ix in ops for i in ix if i in elsewhere))
-        spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
-        res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
-        largest = max(largest, res.size)
-        res, e = normalise(res)
-        exponent += e
-        ts.append(res)
-        ixs.append(out)
-    val = ts[0].reshape(-1)[:1]
-    for t in ts[1:]:  # disconnected parts: their product, renormalised as it goes
-        val, e = normalise(val * t.reshape(-1)[:1])
-        exponent += e
-    return Scaled.of(np.real(val[0])).shift(exponent), int(largest)
+    largest = max(t.size for t in tensors)
+    total = np.ones(1, dtype=tensors[0].dtype)
+    done: dict[Any, tuple[np.ndarray, int, int]] = {}
+    for part in _components(b.inds):
+        order = part[::-1] if reverse else part
+        rename: dict[int, int] = {}
+        for k in order:
+            for i in b.inds[k]:
+                rename.setdefault(i, len(rename))
+        ixs = [tuple(rename[i] for i in b.inds[k]) for k in order]
+        key = tuple((ix, tensors[k].shape, tensors[k].tobytes()) for ix, k in zip(ixs, order, strict=True))
+        if key not in done:
+            done[key] = _contract_part([tensors[k] for k in order], ixs)
+        val, e, big = done[key]
+        largest = max(largest, big)
+        total, e2 = normalise(total * val)
+        exponent += e + e2
+    return Scaled.of(np.real(total[0])).shift(exponent), int(largest)
+
+
+def _contract_part(ts: list[np.ndarray], ixs: list[tuple[int, ...]]) -> tuple[np.ndarray, int, int]:
+    """A connected closed network to ``(value as a (1,) array, binary exponent, largest intermediate)``."""
+    largest = max(t.size for t in ts)
+    exponent = 0
+    if len(ts) > 1:
+        eq = ",".join("".join(opt_einsum.get_symbol(i) for i in ix) for ix in ixs) + "->"
+        path, _ = opt_einsum.contract_path(eq, *ts, optimize="greedy")
+        ts, ixs = list(ts), list(ixs)
+        for step in path:
+            picked = sorted(step, reverse=True)
+            ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
+            elsewhere = {i for ix in ixs for i in ix}
+            seen: dict[int, str] = {}
+            for _, ix in ops:
+                for i in ix:
+                    seen.setdefault(i, _LETTERS[len(seen)])
+            out = tuple(dict.fromkeys(i for _, ix in ops for i in ix if i in elsewhere))
+            spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
+            res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
+            largest = max(largest, res.size)
+            res, e = normalise(res)
+            exponent += e
+            ts.append(res)
+            ixs.append(out)
+    else:  # a lone tensor: its indices are all summed (a trace over a hyperindex)
+        spec = "".join(_LETTERS[sorted(set(ixs[0])).index(i)] for i in ixs[0]) + "->"
+        ts = [np.einsum(spec, ts[0])]
+    val, e = normalise(np.asarray(ts[0]).reshape(-1)[:1])
+    return val, exponent + e, int(largest)
 
 
 def _parse_inputs(inputs: ArrayLike | ProductStates, n: int) -> list[tuple[str, np.ndarray]]:
@@ -770,6 +839,7 @@ def exact_gradient_moments(
     targets: ArrayLike | ProductStates,
     cost_kind: CostKind = "global",
     theta: float | None = None,
+    engine: Engine = "auto",
 ) -> ExactMoments:
     """Exact ``E[d C / d theta_index]`` and ``E[(d C / d theta_index)^2]`` over the initialisation ensemble of ``net``.
 
@@ -783,8 +853,15 @@ def exact_gradient_moments(
     ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in general).
     Product inputs and targets are kept per qubit; entangled ones are dense (up to :data:`MAX_DENSE_REGISTER`
     qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
+
+    ``engine``: ``"auto"`` (the register recursion of :mod:`dqnn.moments.registers` where the network has its
+    structure, cross-checked by the tensor network while that is small; the tensor network otherwise),
+    ``"network"`` or ``"registers"`` (ValueError saying why, where the network lacks the structure). Every result
+    carries its error estimate and verdict (:class:`ExactMoments`); nothing is dropped silently.
     """
     t0 = time.perf_counter()
+    if engine not in ("auto", "network", "registers"):
+        raise ValueError(f"exact moments: engine {engine!r} is not 'auto', 'network' or 'registers'")
     check_index(net, index)
     _moment_elements(net.layers[index.layer][index.perceptron].unitary, f"angle {index}")
     elements = {  # every perceptron up front: a refusal before any work
@@ -801,9 +878,11 @@ def exact_gradient_moments(
     rot = _diff_rotation(elements[(index.layer, index.perceptron)], index.angle, theta)
     if why_not is None and abs(_one_copy_trace(*rot)) > 1e-13:  # pragma: no cover (Gamma^2 = 1 makes it 0)
         why_not = "the differentiated map does not preserve the trace"
-    reg = None if why_not is not None else _register(net, index, rot, ins, obs)
+    if engine == "registers" and why_not is not None:
+        raise ValueError(f"exact moments: engine 'registers' does not apply: {why_not}")
+    reg = None if why_not is not None or engine == "network" else _register(net, index, rot, ins, obs)
     tn = None
-    if reg is None or _twirl_wires(elements) <= CROSS_CHECK_WIRES:
+    if reg is None or (engine == "auto" and _twirl_wires(elements) <= CROSS_CHECK_WIRES):
         tn = _network(net, index, ins, obs, sign, theta, elements)
     return _report(tn, reg, time.perf_counter() - t0)
 
@@ -896,23 +975,31 @@ def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> 
 def _network(
     net: Network, index: AngleIndex, ins: Any, obs: Any, sign: float, theta: float | None, elements: Any
 ) -> dict[str, Any]:
-    """Mean and second moment contracted as a tensor network in extended precision and in double."""
+    """Mean and second moment contracted as a tensor network in extended precision and in double.
+
+    The network is built once in extended precision; the double evaluation contracts its tensors rounded to
+    complex128 (the correctly rounded double tensors), so the two differ by rounding only, everywhere.
+    """
     npairs = len(ins)
     out: dict[str, Any] = {"largest": 0, "tensors": 0}
-    for name, dtype in (("ext", EXTENDED), ("double", np.complex128)):
-        mean = Scaled(np.float64(0), 0)
-        for i in range(npairs):
-            b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements, dtype)
-            mean = mean + _contract(b1, reverse=name == "double" and not _HAS_EXTENDED)[0]
-        second = Scaled(np.float64(0), 0)
-        for i in range(npairs):
-            for j in range(npairs):
-                b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements, dtype)
-                val, big = _contract(b2, reverse=name == "double" and not _HAS_EXTENDED)
-                second = second + val
-                out["largest"], out["tensors"] = max(out["largest"], big), len(b2.tensors)
-        out[f"mean_{name}"] = mean.scale(sign / npairs)
-        out[name] = second.scale(1.0 / npairs**2)
+    zero = Scaled(np.float64(0), 0)
+    mean = {"ext": zero, "double": zero}
+    second = {"ext": zero, "double": zero}
+    other = not _HAS_EXTENDED  # no wider type: the second evaluation takes another contraction order
+    for i in range(npairs):
+        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements, EXTENDED)
+        mean["ext"] = mean["ext"] + _contract(b1)[0]
+        mean["double"] = mean["double"] + _contract(b1, np.complex128, reverse=other)[0]
+    for i in range(npairs):
+        for j in range(npairs):
+            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements, EXTENDED)
+            val, big = _contract(b2)
+            second["ext"] = second["ext"] + val
+            second["double"] = second["double"] + _contract(b2, np.complex128, reverse=other)[0]
+            out["largest"], out["tensors"] = max(out["largest"], big), len(b2.tensors)
+    for name in ("ext", "double"):
+        out[f"mean_{name}"] = mean[name].scale(sign / npairs)
+        out[name] = second[name].scale(1.0 / npairs**2)
     return out
 
 
@@ -973,7 +1060,7 @@ def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | P
     return x, x.factors
 
 
-def exact_moments(problem: GradientProblem) -> ExactMoments:
+def exact_moments(problem: GradientProblem, engine: Engine = "auto") -> ExactMoments:
     """Exact moments of ``d C / d theta_nu`` for a :class:`~dqnn.presets.problems.GradientProblem`.
 
     Its network, angle and data.
@@ -982,4 +1069,4 @@ def exact_moments(problem: GradientProblem) -> ExactMoments:
     """
     net = problem.network()
     x, t = problem_data(problem)
-    return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost)
+    return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost, engine=engine)
