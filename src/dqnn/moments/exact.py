@@ -370,6 +370,7 @@ class _Builder:
         self.dtype = dtype
         self.log2 = 0  # the network's value is 2**log2 times that of its tensors (exact scale factors)
         self.cache: dict[Any, np.ndarray] = {}  # moment operators of distinct rotations and gates
+        self.interned: dict[Any, np.ndarray] = {}
         self.dim = 4**copies
         self.tensors: list[np.ndarray] = []
         self.inds: list[tuple[int, ...]] = []
@@ -402,9 +403,14 @@ class _Builder:
         return self.count - 1
 
     def add(self, tensor: np.ndarray, inds: Sequence[int], slot: str | None = None) -> None:
+        """Append ``tensor`` on ``inds``; equal small tensors are stored as one object (so that identical parts of
+        the network are recognised by the identity of their tensors, :func:`_contract`)."""
         if slot is not None:
             self.slots[slot] = len(self.tensors)
-        self.tensors.append(np.asarray(tensor, dtype=self.dtype))
+        arr = np.asarray(tensor, dtype=self.dtype)
+        if arr.size <= 4096:
+            arr = self.interned.setdefault((arr.shape, arr.tobytes()), arr)
+        self.tensors.append(arr)
         self.inds.append(tuple(inds))
 
     def materialise(self, label: Label) -> None:
@@ -762,7 +768,7 @@ def _contract(b: _Builder, dtype: Any = None, reverse: bool = False) -> tuple[Sc
             for i in b.inds[k]:
                 rename.setdefault(i, len(rename))
         ixs = [tuple(rename[i] for i in b.inds[k]) for k in order]
-        key = tuple((ix, tensors[k].shape, tensors[k].tobytes()) for ix, k in zip(ixs, order, strict=True))
+        key = tuple((ix, id(b.tensors[k])) for ix, k in zip(ixs, order, strict=True))
         if key not in done:
             done[key] = _contract_part([tensors[k] for k in order], ixs)
         val, e, big = done[key]
@@ -862,13 +868,15 @@ def exact_gradient_moments(
     t0 = time.perf_counter()
     if engine not in ("auto", "network", "registers"):
         raise ValueError(f"exact moments: engine {engine!r} is not 'auto', 'network' or 'registers'")
-    check_index(net, index)
+    _check_angle(net, index)
     _moment_elements(net.layers[index.layer][index.perceptron].unitary, f"angle {index}")
-    elements = {  # every perceptron up front: a refusal before any work
-        (l, j): _moment_elements(p.unitary, f"perceptron L{l}P{j}")
-        for l, layer in enumerate(net.layers)
-        for j, p in enumerate(layer)
-    }
+    elements: dict[tuple[int, int], tuple[MomentElement, ...]] = {}  # every perceptron up front: refusals first
+    described: dict[int, tuple[MomentElement, ...]] = {}  # one description per family object
+    for l, layer in enumerate(net.layers):
+        for j, p in enumerate(layer):
+            if id(p.unitary) not in described:
+                described[id(p.unitary)] = _moment_elements(p.unitary, f"perceptron L{l}P{j}")
+            elements[(l, j)] = described[id(p.unitary)]
     ins = _parse_inputs(inputs, net.num_inputs)
     obs = _parse_targets(cost_kind, targets, len(ins), net.num_outputs)
     sign = 1.0 if cost_kind == "observable" else -1.0
@@ -900,6 +908,26 @@ _REG_METHOD = (
     "exact: register recursion of global 2-designs in the orthogonal commutant basis (I, F - I/d), "
     f"{np.dtype(EXTENDED).name}"
 )
+
+
+def _check_angle(net: Network, index: AngleIndex) -> None:
+    """:func:`~dqnn.model.angles.check_index`, and for an angle the perceptron lacks, a ValueError naming the
+    perceptron, its family and why it has no such angle."""
+    l, j = index.layer, index.perceptron
+    if 0 <= l < net.depth and 0 <= j < len(net.layers[l]):
+        fam = net.layers[l][j].unitary
+        if not 0 <= index.angle < fam.num_angles:
+            name = family_name(fam)
+            if fam.num_angles == 0:
+                raise ValueError(
+                    f"exact moments: angle {index}: perceptron L{l}P{j} (family {name}) has no angle: "
+                    f"{fam.why_not('shift_rule')}"
+                )
+            raise ValueError(
+                f"exact moments: angle {index}: perceptron L{l}P{j} (family {name}) has {fam.num_angles} angle(s), "
+                f"0..{fam.num_angles - 1}"
+            )
+    check_index(net, index)
 
 
 def _twirl_wires(elements: dict[tuple[int, int], tuple[MomentElement, ...]]) -> int:
@@ -949,11 +977,13 @@ def _product_density(f: np.ndarray) -> np.ndarray:
 
 
 def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> dict[str, Any]:
-    """Second moments by :mod:`dqnn.moments.registers` in extended precision and in double (the mean is 0)."""
+    """Second moments by :mod:`dqnn.moments.registers` in extended precision and rounded to double's 53 mantissa
+    bits at every step (40 where extended is no wider than double); the mean is 0."""
     two, w, _ = rot
     npairs = len(ins)
     out: dict[str, Any] = {}
-    for name, dtype in (("ext", np.longdouble), ("double", np.float64)):
+    dtype = np.longdouble
+    for name, bits in (("ext", None), ("double", 53 if _HAS_EXTENDED else 40)):
         total = Scaled(dtype(0), 0)
         for i in range(npairs):
             for j in range(npairs):
@@ -964,6 +994,7 @@ def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> 
                     _input_traces(ins[i], ins[j], dtype),
                     (obs[i][0], obs[i][1], obs[j][1]),
                     dtype,
+                    bits,
                 )
                 total = total + val
         out[name] = total.scale(1.0 / npairs**2)
@@ -1017,7 +1048,7 @@ def _report(tn: dict[str, Any] | None, reg: dict[str, Any] | None, seconds: floa
         checks = f"tensor network: {second_check}"
     if reg is not None:
         reg_rel = reg["double"].relative_to(reg["ext"])
-        reg_checks = f"register recursion: complex128 vs {np.dtype(np.longdouble).name}"
+        reg_checks = f"register recursion: 53-bit rounding vs {np.dtype(np.longdouble).name}"
         if tn is None:
             use, checks, rel = "reg", reg_checks, reg_rel
         else:

@@ -96,6 +96,20 @@ def _layers(net: Network) -> list[_Layer]:
     return out
 
 
+def rounding(bits: int | None) -> Any:
+    """A function rounding a real array to ``bits`` mantissa bits, keeping its exponent whatever its size (``None``:
+    no rounding). Running the recursion once as is and once rounded to 53 bits measures its rounding error at
+    double precision without double's exponent range."""
+    if bits is None:
+        return lambda a: a
+
+    def rnd(a: Any) -> Any:
+        m, e = np.frexp(a)
+        return np.ldexp(np.rint(np.ldexp(m, bits)), e - bits)
+
+    return rnd
+
+
 def _pow2(k: int, dtype: Any) -> Any:
     """``2**k`` in ``dtype`` (``0`` below its range)."""
     with np.errstate(under="ignore"):
@@ -239,6 +253,7 @@ def _layer(
     kmats: dict[int, np.ndarray],
     effect: Any,
     dtype: Any,
+    rnd: Any,
 ) -> tuple[np.ndarray, int]:
     """Push the coefficients ``c0`` (basis ``I, F~`` of the first perceptron's block, after its first twirl)
     through one layer and contract the outputs with ``effect``; returns the bond vector and its binary exponent."""
@@ -250,8 +265,8 @@ def _layer(
     nblocks = len(lay.blocks)
     for j in range(nblocks):
         if j in kmats:
-            fwd = kmats[j] @ fwd
-        e = effect.block(lay.blocks[j])
+            fwd = rnd(kmats[j] @ fwd)
+        e = rnd(effect.block(lay.blocks[j]))
         if j + 1 < nblocks:  # emit block j, move to the block of perceptron j + 1 (inputs u outputs j + 1)
             k = len(lay.blocks[j + 1])
             inv_do = _pow2(-k, dtype)
@@ -260,17 +275,18 @@ def _layer(
             t[0, 0] = inv_do * inv_do
             t[1, 0] = (one - inv_do) * inv_do * inv_do * _pow2(-w_a, dtype) / (one - inv_dp2)
             t[1, 1] = (one - _pow2(-2 * w_a, dtype)) * inv_do * inv_do / (one - inv_dp2)
+            t = rnd(t)
             inv_dj = _pow2(-len(lay.blocks[j]), dtype)
             inv_da = _pow2(-w_a, dtype)
             # u = 0 -> (I_A, I_j); u = 1 -> (F~_A, F~_j) + (F~_A, I_j) / d_j + (I_A, F~_j) / d_A
             a_part = np.outer(t[:, 0], fwd[0]) @ e[0] + np.outer(t[:, 1], fwd[1]) @ e[1]
             a_part += inv_dj * np.outer(t[:, 1], fwd[1]) @ e[0] + inv_da * np.outer(t[:, 0], fwd[1]) @ e[1]
-            fwd = a_part
+            fwd = rnd(a_part)
         else:  # close: trace out the inputs, Tr_A I_A = d_A^2, Tr_A F~_A = 0
-            vec = fwd[0] @ e[0] + _pow2(-w_a, dtype) * (fwd[1] @ e[1])
+            vec = rnd(fwd[0] @ e[0] + _pow2(-w_a, dtype) * (fwd[1] @ e[1]))
             exp += 2 * w_a
             for q in lay.unwritten:
-                vec = vec @ effect.zero_qubit(q)
+                vec = rnd(vec @ rnd(effect.zero_qubit(q)))
             vec, s = normalise(vec)
             return vec, exp + s
         fwd, s = normalise(fwd)
@@ -285,13 +301,17 @@ def register_second_moment(
     input_traces: tuple[Any, Any],
     effect: tuple[str, Any, Any],
     dtype: Any,
+    mantissa_bits: int | None = None,
 ) -> Scaled:
     """``E[Tr[(O_x (x) O_y) d rho_x (x) d rho_y]]`` (no sign, one pair) by the chain recursion of this module.
 
     ``diff``: ``(layer, perceptron)`` of the differentiated angle; ``kmat_of(q, dtype)``: its 2x2 block matrix
     (:func:`derivative_block_matrix`) for a block of ``q`` qubits; ``input_traces``: ``(Tr rho_x Tr rho_y,
-    Tr[rho_x rho_y])``; ``effect``: ``("product", (n, 2, 2) O_x, O_y)`` or ``("local", (n, 2) f_x, f_y)``.
+    Tr[rho_x rho_y])``; ``effect``: ``("product", (n, 2, 2) O_x, O_y)`` or ``("local", (n, 2) f_x, f_y)``;
+    ``dtype``: a real float type; ``mantissa_bits``: round every intermediate to that many bits (:func:`rounding`).
+    Powers of two are carried as exponents, never multiplied in, so no value leaves the range of ``dtype``.
     """
+    rnd = rounding(mantissa_bits)
     layers = _layers(net)
     one = dtype(1)
     tau0, tau1_full = dtype(input_traces[0]), dtype(input_traces[1])
@@ -303,22 +323,24 @@ def register_second_moment(
         q0 = lay.d_in + k0
         inv_d = _pow2(-q0, dtype)
         if prev is None:  # c = tau / |Q|^2 with tau_1 = Tr[rho_x rho_y] - tau_0 / D
-            c0 = np.array([tau0 * inv_d * inv_d, (tau1_full - tau0 * inv_d) * inv_d * inv_d / (one - inv_d * inv_d)])
+            c0 = np.array([tau0, (tau1_full - tau0 * inv_d) / (one - inv_d * inv_d)])
         else:
             x, _, pl = prev
             z = len(pl.unwritten)
             # tau_0 = X0 * prod_j d_j (= X0 d_A / 2^z), tau_1 = X0 (1 - 1/(2^z d_O0)) + Xs
             c0 = np.array(
                 [
-                    x[0] * _pow2(lay.d_in - z, dtype) * inv_d * inv_d,
-                    (x[0] * (one - _pow2(-(z + k0), dtype)) + x[1]) * inv_d * inv_d / (one - inv_d * inv_d),
+                    x[0],
+                    (x[0] * (one - _pow2(-(z + k0), dtype)) + x[1]) * _pow2(z - lay.d_in, dtype) / (one - inv_d * inv_d),
                 ]
             )
-        c0, s = normalise(c0.astype(dtype))
+            exp += lay.d_in - z  # c0[0] = X0 2^(d_in - z) / D^2 and c0[1] carry 2^(d_in - z) / D^2
+        exp -= 2 * q0  # 1 / D^2 of both coefficients
+        c0, s = normalise(rnd(c0.astype(dtype)))
         exp += s
-        kmats = {diff[1]: kmat_of(lay.d_in + len(lay.blocks[diff[1]]), dtype)} if l == diff[0] else {}
+        kmats = {diff[1]: rnd(kmat_of(lay.d_in + len(lay.blocks[diff[1]]), dtype))} if l == diff[0] else {}
         eff: Any = _TraceEffect(dtype) if l + 1 < len(layers) else _Effect(effect[0], effect[1], effect[2], net.widths[-1], dtype)
-        vec, s = _layer(lay, c0, kmats, eff, dtype)
+        vec, s = _layer(lay, c0, kmats, eff, dtype, rnd)
         exp += s
         prev = (vec, exp, lay)
     return Scaled.of(vec[-1]).shift(exp)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
 
-_LOG10_2 = math.log10(2.0)
+with localcontext() as _ctx:
+    _ctx.prec = 40
+    _LOG10_2 = Decimal(2).log10()  # 40 digits: exponent * log10(2) stays exact to double precision
 
 
 def normalise(a: np.ndarray) -> tuple[np.ndarray, int]:
@@ -83,7 +86,7 @@ class Scaled:
             return math.nan
         if m == 0:
             return -math.inf
-        return math.log10(m) + self.exponent * _LOG10_2
+        return float(Decimal(math.log10(m)) + self.exponent * _LOG10_2)
 
     def sign(self) -> int:
         """``-1``, ``0`` or ``1``."""
