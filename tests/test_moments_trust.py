@@ -87,8 +87,8 @@ def theorem1_configurations(n: int, layers: int, cost: str, diff: tuple[int, int
         if state is None:
             tau = [Fr(1), Fr(1)]
         else:
-            tau = [sum(c * math.prod(_g(t, p, 2) for p in cfg) for cfg, c in state.items()) for t in range(2)]
-        cur = {(): [sum(wg[s][t] * tau[t] for t in range(2)) for s in range(2)]}
+            tau = [sum((c * math.prod(_g(t, p, 2) for p in cfg) for cfg, c in state.items()), Fr(0)) for t in range(2)]
+        cur: dict[tuple[int, ...], list[Fr]] = {(): [wg[s][0] * tau[0] + wg[s][1] * tau[1] for s in range(2)]}
         for j in range(n):
             if j > 0:
                 new: dict[tuple[int, ...], list[Fr]] = {}
@@ -100,8 +100,8 @@ def theorem1_configurations(n: int, layers: int, cost: str, diff: tuple[int, int
                 cur = new
             if (l, j) == diff:
                 for outs, cs in list(cur.items()):
-                    tau2 = [sum(gw[t][s] * _g(t, s, dim // 2) * cs[s] for s in range(2)) for t in range(2)]
-                    cur[outs] = [sum(wg[s2][t] * tau2[t] for t in range(2)) for s2 in range(2)]
+                    tau2 = [sum((gw[t][s] * _g(t, s, dim // 2) * cs[s] for s in range(2)), Fr(0)) for t in range(2)]
+                    cur[outs] = [wg[s2][0] * tau2[0] + wg[s2][1] * tau2[1] for s2 in range(2)]
         state = {}
         for outs, cs in cur.items():
             for s in range(2):
@@ -122,7 +122,9 @@ def theorem1_chain(n: int, layers: int, cost: str, num: Any = Fr, diff: tuple[in
     wg = [[a, b], [b, a]]
     # transfer between consecutive blocks: R[s2][s] = sum_t Wg[s2][t] Tr_A[P_t P_s]
     rmat = [[sum((wg[s2][t] * _g(t, s, da) for t in range(2)), zero) for s in range(2)] for s2 in range(2)]
-    kmat = [[sum((wg[s2][t] * gw[t][s] * _g(t, s, dim // 2) for t in range(2)), zero) for s in range(2)] for s2 in range(2)]
+    kmat = [
+        [sum((wg[s2][t] * gw[t][s] * _g(t, s, dim // 2) for t in range(2)), zero) for s in range(2)] for s2 in range(2)
+    ]
 
     def layer(l: int, c0: list[Any], site: Any, bond: int) -> list[Any]:
         """Run layer ``l`` from block coefficients ``c0``; ``site(s)``: the (bond x bond) weight of an output in
@@ -132,12 +134,19 @@ def theorem1_chain(n: int, layers: int, cost: str, num: Any = Fr, diff: tuple[in
             if (l, j) == diff:
                 v = [[sum((kmat[s2][s] * v[s][b] for s in range(2)), zero) for b in range(bond)] for s2 in range(2)]
             if j + 1 < n:
-                w = [[[sum((v[s][b] * site(s)[b][b2] for b in range(bond)), zero) for b2 in range(bond)] for s in range(2)]]
+                w = [
+                    [
+                        [sum((v[s][b] * site(s)[b][b2] for b in range(bond)), zero) for b2 in range(bond)]
+                        for s in range(2)
+                    ]
+                ]
                 v = [
                     [sum((rmat[s2][s] * w[0][s][b2] for s in range(2)), zero) for b2 in range(bond)] for s2 in range(2)
                 ]
         tr_a = [num(da * da), num(da)]
-        return [sum((tr_a[s] * v[s][b] * site(s)[b][b2] for s in range(2) for b in range(bond)), zero) for b2 in range(bond)]
+        return [
+            sum((tr_a[s] * v[s][b] * site(s)[b][b2] for s in range(2) for b in range(bond)), zero) for b2 in range(bond)
+        ]
 
     tau = [one, one]
     for l in range(layers):
@@ -147,6 +156,7 @@ def theorem1_chain(n: int, layers: int, cost: str, num: Any = Fr, diff: tuple[in
         elif cost == "global":
             return layer(l, c0, lambda s: [[one]], 1)[0]
         else:  # local: bond (placed in copy 1, placed in copy 2), weights Tr[(A (x) B) P_s]
+
             def site(s: int) -> list[list[Any]]:
                 m = [[zero] * 4 for _ in range(4)]
                 for bx, by in itertools.product(range(2), repeat=2):
@@ -162,7 +172,9 @@ def theorem1_chain(n: int, layers: int, cost: str, num: Any = Fr, diff: tuple[in
     raise AssertionError
 
 
-@pytest.mark.parametrize(("n", "layers", "cost"), [(2, 5, "global"), (3, 3, "local"), (4, 4, "local"), (5, 6, "global")])
+@pytest.mark.parametrize(
+    ("n", "layers", "cost"), [(2, 5, "global"), (3, 3, "local"), (4, 4, "local"), (5, 6, "global")]
+)
 def test_the_two_rational_references_agree(n: int, layers: int, cost: str) -> None:
     assert theorem1_configurations(n, layers, cost) == theorem1_chain(n, layers, cost)
 
@@ -290,7 +302,13 @@ def _user_network() -> Network:
     """[3, 2, 2] with a k = 2 block: global Haar perceptrons, and a differentiated A (gates, two rotations) B."""
     diff = Circuit(
         4,
-        [RandomUnitary((0, 1, 2, 3)), Gate("CNOT", (0, 3)), Rot("X", (3,)), Rot("ZZ", (1, 2)), RandomUnitary((0, 1, 2, 3))],
+        [
+            RandomUnitary((0, 1, 2, 3)),
+            Gate("CNOT", (0, 3)),
+            Rot("X", (3,)),
+            Rot("ZZ", (1, 2)),
+            RandomUnitary((0, 1, 2, 3)),
+        ],
     )
     return Network(
         [3, 2, 2],

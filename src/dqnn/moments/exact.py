@@ -29,11 +29,18 @@ a 2x2 Weingarten matrix joined by two small hyperindices to per-qubit pattern ve
 identity/swap (statistical-mechanics) representation of random local circuits (Dalzell, Hunter-Jones, Brandao,
 PRX Quantum 2022; Cerezo et al., Nat. Commun. 12, 1791 (2021)): for local blocks the network has the geometry of
 the circuit and small treewidth, for global Haar perceptrons (Theorem 1) it is a chain of 2-state hyperindices.
-The scalar is contracted along an :mod:`opt_einsum` greedy path, in extended precision where the platform has it
-(``numpy.clongdouble``) and again in complex128 to estimate rounding (:attr:`ExactMoments.double_rounding`); the cost
-is polynomial in ``n`` whenever the treewidth is bounded (Fig. 3a, Fig. 3b at fixed depth, Theorem 1).
-Known limit: in deep global-Haar networks (Theorem 1 with 3+ layers at n >= 12) the identity/swap expansion cancels
-(``Tr[P_F X] - Tr[P_I X] / d``) and digits are lost; ``double_rounding`` reports it.
+Each connected part of the network is contracted along its own :mod:`opt_einsum` greedy path (identical parts
+once), with every intermediate renormalised by an exact power of two (:mod:`dqnn.moments.scaled`, so values far
+below the double range keep all their digits and are reported as ``log10``), in extended precision where the
+platform has it (``numpy.clongdouble``) and again with the tensors rounded to complex128; the cost is polynomial in
+``n`` whenever the treewidth is bounded (Fig. 3a, Fig. 3b at fixed depth, Theorem 1).
+
+Never wrong silently: the two evaluations' disagreement is the error estimate, judged by
+:mod:`dqnn.moments.validation` (:attr:`ExactMoments.trusted`, :attr:`~ExactMoments.reason`,
+:attr:`~ExactMoments.relative_error`). In deep networks of global 2-designs (Theorem 1) the identity/swap expansion
+cancels (``Tr[P_F X] - Tr[P_I X] / d``) and the tensor network loses every digit; those networks, recognised by
+their structure, go to :mod:`dqnn.moments.registers` (the orthogonal commutant basis, well conditioned), which the
+tensor network cross-checks while it is small.
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ def register_structure(net: Network, elements: dict[tuple[int, int], tuple[Momen
                 return f"{where} has {len(p.outputs)} > {MAX_BLOCK} outputs"
             els = elements[(l, j)]
             every = tuple(range(len(p.wires)))
-            if not els or not all(isinstance(e, MomentTwirl) and tuple(sorted(e.wires)) == every for e in (els[0], els[-1])):
+            if not els or not all(
+                isinstance(e, MomentTwirl) and tuple(sorted(e.wires)) == every for e in (els[0], els[-1])
+            ):
                 return f"{where} does not begin and end with a 2-design twirl of all its wires"
             for e in els:
                 if isinstance(e, MomentRotation) and len(e.wires) > MAX_ROTATION_WIRES:
@@ -148,7 +150,9 @@ def derivative_block_matrix(rot_moment: np.ndarray, w: int, q: int, dtype: Any) 
     return np.array([[k00, k01], [k10, k11]], dtype=dtype)
 
 
-def _block_effect(ax: Sequence[np.ndarray], ay: Sequence[np.ndarray], dtype: Any) -> np.ndarray:
+def _block_effect(
+    ax: Sequence[Sequence[np.ndarray | None]], ay: Sequence[Sequence[np.ndarray | None]], dtype: Any
+) -> np.ndarray:
     """``E[v, beta, beta']`` of one output block: ``Tr[Q_v (A_x (x) A_y)]`` for the bond operators
     ``ax[bx, bx']``, ``ay[by, by']`` (dense on the block; ``None`` entries are zero). ``beta = (bx, by)``."""
     bx, by = len(ax), len(ay)
@@ -193,7 +197,7 @@ class _Effect:
         terms = [
             _kron_all([np.outer(obs[q], obs[q].conj()) / self.n if r == q else eye for r in qubits]) for q in qubits
         ]
-        return [[ident, sum(terms) if terms else None], [None, ident]]
+        return [[ident, np.sum(terms, axis=0)], [None, ident]]
 
     def block(self, qubits: Sequence[int]) -> np.ndarray:
         """``E[v, beta, beta']`` of the block of ``qubits``."""
@@ -331,7 +335,9 @@ def register_second_moment(
             c0 = np.array(
                 [
                     x[0],
-                    (x[0] * (one - _pow2(-(z + k0), dtype)) + x[1]) * _pow2(z - lay.d_in, dtype) / (one - inv_d * inv_d),
+                    (x[0] * (one - _pow2(-(z + k0), dtype)) + x[1])
+                    * _pow2(z - lay.d_in, dtype)
+                    / (one - inv_d * inv_d),
                 ]
             )
             exp += lay.d_in - z  # c0[0] = X0 2^(d_in - z) / D^2 and c0[1] carry 2^(d_in - z) / D^2
@@ -339,7 +345,11 @@ def register_second_moment(
         c0, s = normalise(rnd(c0.astype(dtype)))
         exp += s
         kmats = {diff[1]: rnd(kmat_of(lay.d_in + len(lay.blocks[diff[1]]), dtype))} if l == diff[0] else {}
-        eff: Any = _TraceEffect(dtype) if l + 1 < len(layers) else _Effect(effect[0], effect[1], effect[2], net.widths[-1], dtype)
+        eff: Any = (
+            _TraceEffect(dtype)
+            if l + 1 < len(layers)
+            else _Effect(effect[0], effect[1], effect[2], net.widths[-1], dtype)
+        )
         vec, s = _layer(lay, c0, kmats, eff, dtype, rnd)
         exp += s
         prev = (vec, exp, lay)

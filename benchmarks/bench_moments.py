@@ -1,0 +1,87 @@
+"""Exact moments: value, error estimate, verdict and wall time, including the cases issue 19 found wrong.
+
+Each row is one :func:`dqnn.moments.exact.exact_moments` call (all in one process, after one warm-up call), with
+the engine it chose (``auto``) or the one forced. Columns: point, engine, the variance (the nearest double),
+``log10`` of it (finite below the double range), the estimated relative error, the verdict (and the reason when
+untrusted), seconds. A reference column gives the closed form where there is one (Fig. 3a) and otherwise ``-``
+(the Theorem-1 values are checked against exact rational recursions in ``tests/test_moments_trust.py``).
+Usage::
+
+    python benchmarks/bench_moments.py [--quick] [--out benchmarks/results_moments.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import time
+from pathlib import Path
+
+from dqnn.moments.exact import exact_moments
+from dqnn.presets.problems import GradientProblem
+
+#: (arch, cost, n, DQNN layers, engine)
+CASES: list[tuple[str, str, int, int, str]] = [
+    ("global", "global", 8, 16, "network"),
+    ("global", "global", 8, 16, "auto"),
+    ("global", "global", 16, 6, "network"),
+    ("global", "global", 16, 6, "auto"),
+    ("global", "global", 32, 4, "auto"),
+    ("global", "global", 64, 32, "auto"),
+    ("global", "local", 64, 32, "auto"),
+    ("global", "global", 1024, 10, "auto"),
+    ("fig3a", "global", 760, 1, "auto"),
+    ("fig3a", "global", 10_000, 1, "auto"),
+    ("fig3b", "global", 16, 10, "auto"),
+    ("fig3b", "local", 64, 12, "auto"),
+    ("fig3b", "global", 64, 12, "auto"),
+    ("fig3b", "global", 1024, 2, "auto"),
+]
+QUICK = [c for c in CASES if c[2] <= 64 and not (c[0] == "fig3b" and c[2] == 64)]
+
+
+def reference_log10(arch: str, cost: str, n: int) -> float | None:
+    """``log10`` of the closed form where there is one (Fig. 3a, any depth)."""
+    if arch != "fig3a":
+        return None
+    return math.log10(1 / 8) + (n - 1) * math.log10(3 / 8) if cost == "global" else -math.log10(8 * n * n)
+
+
+def run(cases: list[tuple[str, str, int, int, str]]) -> list[str]:
+    """One table row per case."""
+    exact_moments(GradientProblem("fig3b", 4, 2, "global"))  # warm-up (imports, first einsum calls)
+    rows = []
+    for arch, cost, n, layers, engine in cases:
+        t0 = time.perf_counter()
+        m = exact_moments(GradientProblem(arch, n, layers, cost), engine=engine)  # type: ignore[arg-type]
+        sec = time.perf_counter() - t0
+        ref = reference_log10(arch, cost, n)
+        verdict = "trusted" if m.trusted else f"UNTRUSTED: {m.reason}"
+        eng = "registers" if "register" in m.method else "network"
+        rows.append(
+            f"| {arch}-{cost} | {n} | {layers} | {engine} -> {eng} | {m.variance:.6g} | {m.log10_variance:.10f} | "
+            f"{'-' if ref is None else f'{m.log10_variance - ref:.1e}'} | {m.relative_error:.1e} | {verdict} | "
+            f"{sec:.2f} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="only the cases up to n = 64 (seconds)")
+    ap.add_argument("--out", type=Path, default=None, help="write the markdown table here")
+    args = ap.parse_args()
+    rows = run(QUICK if args.quick else CASES)
+    head = (
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; Python {platform.python_version()}.\n\n"
+        "| point | n | DQNN layers | engine | Var | log10 Var | log10 - closed form | est. rel. error | verdict | s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    if args.out is not None:
+        args.out.write_text(head + "\n".join(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()
