@@ -34,8 +34,8 @@ CASES: list[tuple[str, str, int, int, str]] = [
     ("fig3a", "global", 760, 1, "auto"),
     ("fig3a", "global", 10_000, 1, "auto"),
     ("fig3b", "global", 16, 10, "auto"),
-    ("fig3b", "local", 64, 12, "auto"),
-    ("fig3b", "global", 64, 12, "auto"),
+    ("fig3b", "local", 64, 8, "auto"),
+    ("fig3b", "global", 64, 8, "auto"),
     ("fig3b", "global", 1024, 2, "auto"),
 ]
 QUICK = [c for c in CASES if c[2] <= 64 and not (c[0] == "fig3b" and c[2] == 64)]
