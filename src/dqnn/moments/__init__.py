@@ -1,8 +1,9 @@
 """Exact moments of gradients over the random initialisations (no sampling), each with a validated error estimate.
 
 :mod:`~dqnn.moments.exact` (the API and the tensor-network engine), :mod:`~dqnn.moments.registers` (networks of
-global 2-designs, in the orthogonal commutant basis), :mod:`~dqnn.moments.validation` (error estimates and the
-verdict), :mod:`~dqnn.moments.scaled` (numbers below the double range).
+global 2-designs, in the orthogonal commutant basis), :mod:`~dqnn.moments.pmm` (Theorem 2: PMM along GUE
+directions), :mod:`~dqnn.moments.validation` (error estimates and the verdict), :mod:`~dqnn.moments.scaled`
+(numbers below the double range).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ from dqnn.moments.exact import (
 )
 from dqnn.moments.exact import (
     weingarten_matrix as weingarten_matrix,
+)
+from dqnn.moments.pmm import (
+    exact_pmm_moments as exact_pmm_moments,
 )
 from dqnn.moments.registers import (
     register_structure as register_structure,

@@ -786,29 +786,45 @@ def _contract(b: _Builder, dtype: Any = None, reverse: bool = False) -> tuple[Sc
 
 
 def _contract_part(ts: list[np.ndarray], ixs: list[tuple[int, ...]]) -> tuple[np.ndarray, int, int]:
-    """A connected closed network to ``(value as a (1,) array, binary exponent, largest intermediate)``."""
+    """A connected closed network to ``(value as a (1,) array, binary exponent, largest intermediate)``.
+
+    The path is opt_einsum's greedy one (:func:`opt_einsum.paths.ssa_greedy_optimize`, what
+    ``contract_path(optimize="greedy")`` computes), followed in its single-assignment form with index counts kept
+    up to date, so that each step costs only its own tensors (linear in the network, not quadratic).
+    """
     largest = max(t.size for t in ts)
     exponent = 0
     if len(ts) > 1:
-        eq = ",".join("".join(opt_einsum.get_symbol(i) for i in ix) for ix in ixs) + "->"
-        path, _ = opt_einsum.contract_path(eq, *ts, optimize="greedy")
-        ts, ixs = list(ts), list(ixs)
+        sizes = {i: d for t, ix in zip(ts, ixs, strict=True) for i, d in zip(ix, t.shape, strict=True)}
+        path = opt_einsum.paths.ssa_greedy_optimize([frozenset(ix) for ix in ixs], frozenset(), sizes)
+        live: dict[int, tuple[np.ndarray, tuple[int, ...]]] = dict(enumerate(zip(ts, ixs, strict=True)))
+        count: dict[int, int] = {}
+        for ix in ixs:
+            for i in set(ix):
+                count[i] = count.get(i, 0) + 1
+        nxt = len(ts)
         for step in path:
-            picked = sorted(step, reverse=True)
-            ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
-            elsewhere = {i for ix in ixs for i in ix}
+            ops = [live.pop(k) for k in step]
+            for _, ix in ops:
+                for i in set(ix):
+                    count[i] -= 1
             seen: dict[int, str] = {}
             for _, ix in ops:
                 for i in ix:
                     seen.setdefault(i, _LETTERS[len(seen)])
-            out = tuple(dict.fromkeys(i for _, ix in ops for i in ix if i in elsewhere))
+            out = tuple(i for i in seen if count[i] > 0)
+            for i in out:
+                count[i] += 1
             spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
             res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
             largest = max(largest, res.size)
             res, e = normalise(res)
             exponent += e
-            ts.append(res)
-            ixs.append(out)
+            live[nxt] = (res, out)
+            nxt += 1
+        ts = [t for t, _ in live.values()]
+        if len(ts) > 1:  # pragma: no cover (a connected network ends in one tensor)
+            raise AssertionError("a connected part did not contract to one tensor")
     else:  # a lone tensor: its indices are all summed (a trace over a hyperindex)
         spec = "".join(_LETTERS[sorted(set(ixs[0])).index(i)] for i in ixs[0]) + "->"
         ts = [np.einsum(spec, ts[0])]

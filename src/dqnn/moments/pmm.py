@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 
 from dqnn.costs import CostKind
 from dqnn.model.network import Network
-from dqnn.model.protocol import MomentTwirl
+from dqnn.model.protocol import MomentElement, MomentTwirl
 from dqnn.moments import exact
 from dqnn.moments.exact import ExactMoments, ProductStates
 from dqnn.moments.registers import register_second_moment, register_structure
@@ -55,7 +55,7 @@ def exact_pmm_moments(
     :func:`~dqnn.moments.exact.exact_gradient_moments`. Validated as every exact value (two precisions).
     """
     t0 = time.perf_counter()
-    elements = {}
+    elements: dict[tuple[int, int], tuple[MomentElement, ...]] = {}
     for l, layer in enumerate(net.layers):
         for j, p in enumerate(layer):
             els = exact._moment_elements(p.unitary, f"perceptron L{l}P{j}")
