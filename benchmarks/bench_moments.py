@@ -104,7 +104,18 @@ def main() -> None:
     args = ap.parse_args()
     rows = run(QUICK if args.quick else CASES) + run_pmm(PMM_CASES[:2] if args.quick else PMM_CASES)
     head = (
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}; Python {platform.python_version()}.\n\n"
+        "# Exact moments: values, error estimates, verdicts, times\n\n"
+        "`python benchmarks/bench_moments.py --out benchmarks/results_moments.md` (one process, after a warm-up "
+        "call). `engine`: asked -> used. `Var` is the nearest double (0 below the double range, where `log10 Var` "
+        "carries the value); `log10 - closed form`: against the closed form in 40-digit decimals where there is one "
+        "(Fig. 3a); `est. rel. error`: the disagreement of the two evaluations (module `dqnn.moments.validation`), "
+        "an upper estimate of the reported value's error while it is below 1. The rows with `network` asked are the "
+        "cases issue 19 found silently wrong (n = 8, depth 16: -6.1e-28 then; n = 16, depth 6: 540x): now flagged. "
+        "The Theorem-1 values of the register engine are checked against exact rational recursions in "
+        "`tests/test_moments_trust.py`; `pmm-*` rows: Theorem 2 exactly (`dqnn.moments.pmm`), checked against "
+        "sampling in `tests/test_moments_pmm.py`.\n\n"
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, 2 cores shared with other jobs (timings "
+        f"noisy by up to ~2x); Python {platform.python_version()}.\n\n"
         "| point | n | DQNN layers | engine | Var | log10 Var | log10 - closed form | est. rel. error | verdict | s |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
     )

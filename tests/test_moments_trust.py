@@ -288,6 +288,16 @@ def test_fig3a_global_far_below_the_double_range() -> None:
     assert ex.seconds < 30
 
 
+def test_fig3b_global_one_brick_layer_below_the_double_range() -> None:
+    """Fig. 3b, global cost, 2 DQNN layers (one brick layer): the network splits into independent pairs, so log10 Var
+    is exactly linear in n; at n = 640 Var ~ 1e-335 (exactly 0.0 before, with no warning, at n = 1024)."""
+    logs = {n: exact_moments(GradientProblem("fig3b", n, 2, "global")).log10_variance for n in (16, 32, 640)}
+    slope = (logs[32] - logs[16]) / 16
+    assert slope == pytest.approx(math.log10(0.3), abs=1e-13)
+    assert logs[640] == pytest.approx(logs[16] + 624 * slope, abs=1e-11)
+    assert logs[640] < -308
+
+
 def test_theorem1_below_the_double_range() -> None:
     """n = 600, depth 2: Var ~ 2^(-2n) ~ 1e-361, against the chain in 400-digit decimals."""
     with localcontext() as ctx:
