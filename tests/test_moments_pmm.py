@@ -29,7 +29,8 @@ def test_pmm_moments_agree_with_sampling(cost: CostKind, n: int, layers: int) ->
 
 def test_pmm_moments_decay_as_theorem_2_says() -> None:
     """Exponential in n for the global cost (Eq. 14), polynomial for the local one, at widths no sampler reaches."""
-    glob, loc = [], []
+    glob: list[float] = []
+    loc: list[float] = []
     for n in (6, 12, 24):
         x = ProductStates.zeros(1, n)
         net = global_haar([n] * 3)
@@ -50,3 +51,25 @@ def test_pmm_needs_a_network_of_haar_perceptrons() -> None:
         exact_pmm_moments(Network([2, 1], [[Perceptron([0], [0], HaarUnitary(2))]]), x, ProductStates.zeros(1, 1))
     with pytest.raises(ValueError, match="not a single 2-design"):
         exact_pmm_moments(fig3b(2, 1), x, ProductStates.zeros(1, 2))
+
+
+def test_one_pass_over_all_directions_is_the_sum_of_single_directions() -> None:
+    """The register recursion sums the perceptrons' derivatives in one pass; the same, one perceptron at a time."""
+    import dqnn.moments.exact as exact
+    from dqnn.moments.pmm import pmm_block_matrix
+    from dqnn.moments.registers import register_second_moment
+
+    net = global_haar([3, 4, 2])
+    x, t = ProductStates.zeros(1, 3), ProductStates.zeros(1, 2)
+    ins = exact._parse_inputs(x, 3)
+    obs = exact._parse_targets("global", t, 1, 2)
+    traces = exact._input_traces(ins[0], ins[0], np.longdouble)
+    diffs = [(l, j) for l, layer in enumerate(net.layers) for j in range(len(layer))]
+    one = [
+        float(
+            register_second_moment(net, [d], pmm_block_matrix, traces, (obs[0][0], obs[0][1], obs[0][1]), np.longdouble)
+        )
+        for d in diffs
+    ]
+    assert all(v > 0 for v in one)
+    assert exact_pmm_moments(net, x, t).second_moment == pytest.approx(sum(one), rel=1e-14)

@@ -1012,7 +1012,7 @@ def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> 
             for j in range(npairs):
                 val = register_second_moment(
                     net,
-                    (index.layer, index.perceptron),
+                    [(index.layer, index.perceptron)],
                     lambda q, dt: derivative_block_matrix(two, w, q, dt),
                     _input_traces(ins[i], ins[j], dtype),
                     (obs[i][0], obs[i][1], obs[j][1]),

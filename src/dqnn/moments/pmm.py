@@ -80,18 +80,17 @@ def exact_pmm_moments(
     dtype = np.longdouble
     for name, bits in (("ext", None), ("double", 53)):
         total = Scaled(dtype(0), 0)
-        for diff in elements:
-            for i in range(npairs):
-                for k in range(npairs):
-                    total = total + register_second_moment(
-                        net,
-                        diff,
-                        pmm_block_matrix,
-                        exact._input_traces(ins[i], ins[k], dtype),
-                        (obs[i][0], obs[i][1], obs[k][1]),
-                        dtype,
-                        bits,
-                    )
+        for i in range(npairs):  # all perceptrons' directions in one pass (their second moments add)
+            for k in range(npairs):
+                total = total + register_second_moment(
+                    net,
+                    list(elements),
+                    pmm_block_matrix,
+                    exact._input_traces(ins[i], ins[k], dtype),
+                    (obs[i][0], obs[i][1], obs[k][1]),
+                    dtype,
+                    bits,
+                )
         vals[name] = total.scale(1.0 / npairs**2)
     m2 = vals["ext"]
     rel = vals["double"].relative_to(m2)

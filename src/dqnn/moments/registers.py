@@ -259,17 +259,18 @@ def _layer(
     dtype: Any,
     rnd: Any,
 ) -> tuple[np.ndarray, int]:
-    """Push the coefficients ``c0`` (basis ``I, F~`` of the first perceptron's block, after its first twirl)
-    through one layer and contract the outputs with ``effect``; returns the bond vector and its binary exponent."""
+    """Push the coefficients ``c0[f, u]`` (basis ``I, F~`` of the first perceptron's block, after its first twirl;
+    ``f = 1``: a derivative already applied) through one layer and contract the outputs with ``effect``; returns the
+    bond vectors ``(2, bond)`` and their common binary exponent. A perceptron ``j`` in ``kmats`` adds its derivative
+    ``K_j`` applied to the ``f = 0`` part to the ``f = 1`` part (one derivative per term, summed over them)."""
     w_a = lay.d_in
     one = dtype(1)
-    fwd = np.zeros((2, len(effect.start())), dtype=dtype)  # fwd[u, beta]
-    fwd[:, :] = np.outer(c0, effect.start())
+    fwd = np.einsum("fu,b->fub", c0, effect.start())  # fwd[f, u, beta]
     exp = 0
     nblocks = len(lay.blocks)
     for j in range(nblocks):
         if j in kmats:
-            fwd = rnd(kmats[j] @ fwd)
+            fwd = np.stack([fwd[0], rnd(fwd[1] + kmats[j] @ fwd[0])])
         e = rnd(effect.block(lay.blocks[j]))
         if j + 1 < nblocks:  # emit block j, move to the block of perceptron j + 1 (inputs u outputs j + 1)
             k = len(lay.blocks[j + 1])
@@ -283,11 +284,14 @@ def _layer(
             inv_dj = _pow2(-len(lay.blocks[j]), dtype)
             inv_da = _pow2(-w_a, dtype)
             # u = 0 -> (I_A, I_j); u = 1 -> (F~_A, F~_j) + (F~_A, I_j) / d_j + (I_A, F~_j) / d_A
-            a_part = np.outer(t[:, 0], fwd[0]) @ e[0] + np.outer(t[:, 1], fwd[1]) @ e[1]
-            a_part += inv_dj * np.outer(t[:, 1], fwd[1]) @ e[0] + inv_da * np.outer(t[:, 0], fwd[1]) @ e[1]
+            a_part = np.einsum("a,fb,bc->fac", t[:, 0], fwd[:, 0], e[0]) + np.einsum(
+                "a,fb,bc->fac", t[:, 1], fwd[:, 1], e[1]
+            )
+            a_part += inv_dj * np.einsum("a,fb,bc->fac", t[:, 1], fwd[:, 1], e[0])
+            a_part += inv_da * np.einsum("a,fb,bc->fac", t[:, 0], fwd[:, 1], e[1])
             fwd = rnd(a_part)
         else:  # close: trace out the inputs, Tr_A I_A = d_A^2, Tr_A F~_A = 0
-            vec = rnd(fwd[0] @ e[0] + _pow2(-w_a, dtype) * (fwd[1] @ e[1]))
+            vec = rnd(fwd[:, 0] @ e[0] + _pow2(-w_a, dtype) * (fwd[:, 1] @ e[1]))
             exp += 2 * w_a
             for q in lay.unwritten:
                 vec = rnd(vec @ rnd(effect.zero_qubit(q)))
@@ -300,7 +304,7 @@ def _layer(
 
 def register_second_moment(
     net: Network,
-    diff: tuple[int, int],
+    diffs: Sequence[tuple[int, int]],
     kmat_of: Any,
     input_traces: tuple[Any, Any],
     effect: tuple[str, Any, Any],
@@ -309,9 +313,11 @@ def register_second_moment(
 ) -> Scaled:
     """``E[Tr[(O_x (x) O_y) d rho_x (x) d rho_y]]`` (no sign, one pair) by the chain recursion of this module.
 
-    ``diff``: ``(layer, perceptron)`` of the differentiated angle; ``kmat_of(q, dtype)``: its 2x2 block matrix
-    (:func:`derivative_block_matrix`) for a block of ``q`` qubits; ``input_traces``: ``(Tr rho_x Tr rho_y,
-    Tr[rho_x rho_y])``; ``effect``: ``("product", (n, 2, 2) O_x, O_y)`` or ``("local", (n, 2) f_x, f_y)``;
+    ``diffs``: the ``(layer, perceptron)`` pairs carrying a derivative (one differentiated angle; or every perceptron
+    with independent directions, whose second moments add: the sum over them in one pass); ``kmat_of(q, dtype)``:
+    the derivative's 2x2 block matrix (:func:`derivative_block_matrix`) for a block of ``q`` qubits;
+    ``input_traces``: ``(Tr rho_x Tr rho_y, Tr[rho_x rho_y])``; ``effect``: ``("product", (n, 2, 2) O_x, O_y)`` or
+    ``("local", (n, 2) f_x, f_y)``;
     ``dtype``: a real float type; ``mantissa_bits``: round every intermediate to that many bits (:func:`rounding`).
     Powers of two are carried as exponents, never multiplied in, so no value leaves the range of ``dtype``.
     """
@@ -327,24 +333,25 @@ def register_second_moment(
         q0 = lay.d_in + k0
         inv_d = _pow2(-q0, dtype)
         if prev is None:  # c = tau / |Q|^2 with tau_1 = Tr[rho_x rho_y] - tau_0 / D
-            c0 = np.array([tau0, (tau1_full - tau0 * inv_d) / (one - inv_d * inv_d)])
+            c0 = np.array([[tau0, (tau1_full - tau0 * inv_d) / (one - inv_d * inv_d)], [0, 0]], dtype=dtype)
         else:
             x, _, pl = prev
             z = len(pl.unwritten)
             # tau_0 = X0 * prod_j d_j (= X0 d_A / 2^z), tau_1 = X0 (1 - 1/(2^z d_O0)) + Xs
-            c0 = np.array(
+            c0 = np.stack(
                 [
-                    x[0],
-                    (x[0] * (one - _pow2(-(z + k0), dtype)) + x[1])
+                    x[:, 0],
+                    (x[:, 0] * (one - _pow2(-(z + k0), dtype)) + x[:, 1])
                     * _pow2(z - lay.d_in, dtype)
                     / (one - inv_d * inv_d),
-                ]
+                ],
+                axis=1,
             )
             exp += lay.d_in - z  # c0[0] = X0 2^(d_in - z) / D^2 and c0[1] carry 2^(d_in - z) / D^2
         exp -= 2 * q0  # 1 / D^2 of both coefficients
         c0, s = normalise(rnd(c0.astype(dtype)))
         exp += s
-        kmats = {diff[1]: rnd(kmat_of(lay.d_in + len(lay.blocks[diff[1]]), dtype))} if l == diff[0] else {}
+        kmats = {j: rnd(kmat_of(lay.d_in + len(lay.blocks[j]), dtype)) for (dl, j) in diffs if dl == l}
         eff: Any = (
             _TraceEffect(dtype)
             if l + 1 < len(layers)
@@ -353,7 +360,7 @@ def register_second_moment(
         vec, s = _layer(lay, c0, kmats, eff, dtype, rnd)
         exp += s
         prev = (vec, exp, lay)
-    return Scaled.of(vec[-1]).shift(exp)
+    return Scaled.of(vec[1, -1]).shift(exp)
 
 
 __all__ = ["MAX_BLOCK", "MAX_ROTATION_WIRES", "derivative_block_matrix", "register_second_moment", "register_structure"]
