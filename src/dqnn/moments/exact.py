@@ -108,7 +108,8 @@ class ExactMoments:
     """Exact ``E[d_nu C]``, ``E[(d_nu C)^2]`` and ``Var[d_nu C] = E[(d_nu C)^2] - E[d_nu C]^2`` over the ensemble.
 
     ``method``: how they were computed; ``seconds``: wall time; ``largest_intermediate``: the number of entries
-    of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network.
+    of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network
+    (for the register recursion, :mod:`dqnn.moments.registers`: ``8``, and the number of perceptrons).
     ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative difference of the second
     moment evaluated in complex128 and in extended precision (``numpy.clongdouble``, 64-bit mantissa on x86-64;
     each evaluation with its tensors built in its own precision; ``nan`` where extended is no wider than double).
