@@ -355,6 +355,24 @@ def test_user_network_of_global_designs_agrees_with_the_tensor_network(angle: in
         assert abs(tn.mean) < 1e-15 and reg.mean == 0.0
 
 
+def test_unwritten_outputs_and_blocks_out_of_order() -> None:
+    """Outputs no perceptron writes stay |0> (non-strict wiring), blocks written out of qubit order."""
+    diff = Circuit(3, [RandomUnitary((0, 1, 2)), Rot("Y", (2,)), RandomUnitary((0, 1, 2))])
+    net = Network(
+        [2, 3, 2],
+        [
+            [Perceptron([0, 1], [2], diff), Perceptron([0, 1], [0], HaarUnitary(3))],
+            [Perceptron([0, 1, 2], [1], HaarUnitary(4))],
+        ],
+    )
+    x = ProductStates.zeros(1, 2)
+    for kind, t in (("global", ProductStates.zeros(1, 2)), ("local", x.factors)):
+        a = exact_gradient_moments(net, AngleIndex(0, 0, 0), x, t, kind, engine="registers")  # type: ignore[arg-type]
+        b = exact_gradient_moments(net, AngleIndex(0, 0, 0), x, t, kind, engine="network")  # type: ignore[arg-type]
+        assert a.trusted and b.trusted and a.variance > 1e-4
+        assert a.variance == pytest.approx(b.variance, rel=1e-12)
+
+
 def test_networks_without_the_structure_are_not_sent_to_the_register_engine() -> None:
     with pytest.raises(ValueError, match=r"engine 'registers' does not apply: perceptron L0P0 does not act on every"):
         exact_moments(GradientProblem("fig3b", 4, 2, "global"), engine="registers")
