@@ -1,4 +1,10 @@
-"""Exact moments of gradients over the random initialisations (no sampling)."""
+"""Exact moments of gradients over the random initialisations (no sampling), each with a validated error estimate.
+
+:mod:`~dqnn.moments.exact` (the API and the tensor-network engine), :mod:`~dqnn.moments.registers` (networks of
+global 2-designs, in the orthogonal commutant basis), :mod:`~dqnn.moments.pmm` (Theorem 2: PMM along GUE
+directions), :mod:`~dqnn.moments.validation` (error estimates and the verdict), :mod:`~dqnn.moments.scaled`
+(numbers below the double range).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,9 @@ from dqnn.moments.exact import (
 )
 from dqnn.moments.exact import (
     MAX_DENSE_WIRES as MAX_DENSE_WIRES,
+)
+from dqnn.moments.exact import (
+    Engine as Engine,
 )
 from dqnn.moments.exact import (
     ExactMoments as ExactMoments,
@@ -45,8 +54,26 @@ from dqnn.moments.exact import (
     rotation_moment_quadrature as rotation_moment_quadrature,
 )
 from dqnn.moments.exact import (
+    scaled_weingarten as scaled_weingarten,
+)
+from dqnn.moments.exact import (
     single_copy_map as single_copy_map,
 )
 from dqnn.moments.exact import (
     weingarten_matrix as weingarten_matrix,
+)
+from dqnn.moments.pmm import (
+    exact_pmm_moments as exact_pmm_moments,
+)
+from dqnn.moments.registers import (
+    register_structure as register_structure,
+)
+from dqnn.moments.scaled import (
+    Scaled as Scaled,
+)
+from dqnn.moments.validation import (
+    TOLERANCE as TOLERANCE,
+)
+from dqnn.moments.validation import (
+    Validation as Validation,
 )

@@ -29,19 +29,27 @@ a 2x2 Weingarten matrix joined by two small hyperindices to per-qubit pattern ve
 identity/swap (statistical-mechanics) representation of random local circuits (Dalzell, Hunter-Jones, Brandao,
 PRX Quantum 2022; Cerezo et al., Nat. Commun. 12, 1791 (2021)): for local blocks the network has the geometry of
 the circuit and small treewidth, for global Haar perceptrons (Theorem 1) it is a chain of 2-state hyperindices.
-The scalar is contracted along an :mod:`opt_einsum` greedy path, in extended precision where the platform has it
-(``numpy.clongdouble``) and again in complex128 to estimate rounding (:attr:`ExactMoments.double_rounding`); the cost
-is polynomial in ``n`` whenever the treewidth is bounded (Fig. 3a, Fig. 3b at fixed depth, Theorem 1).
-Known limit: in deep global-Haar networks (Theorem 1 with 3+ layers at n >= 12) the identity/swap expansion cancels
-(``Tr[P_F X] - Tr[P_I X] / d``) and digits are lost; ``double_rounding`` reports it.
+Each connected part of the network is contracted along its own :mod:`opt_einsum` greedy path (identical parts
+once), with every intermediate renormalised by an exact power of two (:mod:`dqnn.moments.scaled`, so values far
+below the double range keep all their digits and are reported as ``log10``), in extended precision where the
+platform has it (``numpy.clongdouble``) and again with the tensors rounded to complex128; the cost is polynomial in
+``n`` whenever the treewidth is bounded (Fig. 3a, Fig. 3b at fixed depth, Theorem 1).
+
+Never wrong silently: the two evaluations' disagreement is the error estimate, judged by
+:mod:`dqnn.moments.validation` (:attr:`ExactMoments.trusted`, :attr:`~ExactMoments.reason`,
+:attr:`~ExactMoments.relative_error`). In deep networks of global 2-designs (Theorem 1) the identity/swap expansion
+cancels (``Tr[P_F X] - Tr[P_I X] / d``) and the tensor network loses every digit; those networks, recognised by
+their structure, go to :mod:`dqnn.moments.registers` (the orthogonal commutant basis, well conditioned), which the
+tensor network cross-checks while it is small.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import InitVar, dataclass
+from typing import Any, Literal
 
 import numpy as np
 import opt_einsum
@@ -53,10 +61,15 @@ from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl, capability_error, family_name
 from dqnn.model.states import split_product
+from dqnn.moments.registers import derivative_block_matrix, register_second_moment, register_structure
+from dqnn.moments.scaled import Scaled, normalise
+from dqnn.moments.validation import TOLERANCE, Validation, judge
 from dqnn.presets.problems import GradientProblem
 from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
+#: Which engine computes the moments (:func:`exact_gradient_moments`).
+Engine = Literal["auto", "network", "registers"]
 
 #: Largest block (qubits) of a fixed gate or rotation stored as a dense moment operator, per number of copies.
 MAX_DENSE_WIRES = {1: 6, 2: 3}
@@ -95,12 +108,17 @@ class ExactMoments:
     """Exact ``E[d_nu C]``, ``E[(d_nu C)^2]`` and ``Var[d_nu C] = E[(d_nu C)^2] - E[d_nu C]^2`` over the ensemble.
 
     ``method``: how they were computed; ``seconds``: wall time; ``largest_intermediate``: the number of entries
-    of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network.
-    ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative rounding error of the second
-    moment contracted in complex128, measured against extended precision (``numpy.clongdouble``, 64-bit mantissa on
-    x86-64; ``nan`` where it is no wider than double). The reported values are the extended ones, so their own
-    rounding error is about ``double_rounding * eps_extended / eps_double`` (``2**-11``). Deep global-Haar networks
-    lose digits this way: the identity/swap basis cancels (``Tr[P_F X] - Tr[P_I X] / d``).
+    of the largest tensor formed while contracting the second moment; ``num_tensors``: tensors in that network
+    (for the register recursion, :mod:`dqnn.moments.registers`: ``8``, and the number of perceptrons).
+    ``double_rounding``: ``|m2_double - m2_extended| / |m2_extended|``, the relative difference of the second
+    moment evaluated in complex128 and in extended precision (``numpy.clongdouble``, 64-bit mantissa on x86-64;
+    each evaluation with its tensors built in its own precision; ``nan`` where extended is no wider than double).
+
+    Validation (not dataclass fields, so :func:`dataclasses.asdict` keeps the fields above; :meth:`as_dict` has
+    them all): :attr:`trusted`, :attr:`reason`, :attr:`relative_error` (estimated relative error of the variance:
+    the disagreement of two evaluations, module :mod:`dqnn.moments.validation`), :attr:`log10_variance` and
+    :attr:`log10_second_moment` (finite far below the double range, where ``variance`` is ``0.0``), :attr:`checks`.
+    A variance that is untrusted because it came out negative is reported as ``nan``.
     """
 
     mean: float
@@ -111,6 +129,75 @@ class ExactMoments:
     largest_intermediate: int
     num_tensors: int
     double_rounding: float = 0.0
+    validation: InitVar[Validation | None] = None
+
+    def __post_init__(self, validation: Validation | None) -> None:
+        if validation is None:  # constructed by hand: values as given, nothing checked
+            v2 = Scaled.of(np.float64(self.second_moment))
+            validation = Validation(
+                math.nan,
+                False,
+                "not validated (constructed without an error estimate)",
+                Scaled.of(np.float64(self.variance)).log10_abs(),
+                v2.log10_abs(),
+                "none",
+            )
+        object.__setattr__(self, "_validation", validation)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the variance is finite, ``>= 0`` and its estimated relative error at most ``1e-6``."""
+        return bool(self._validation.trusted)  # type: ignore[attr-defined]
+
+    @property
+    def reason(self) -> str | None:
+        """Why the variance is untrusted (``None`` when trusted)."""
+        return self._validation.reason  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def relative_error(self) -> float:
+        """Estimated relative error of the variance (disagreement of two independent evaluations)."""
+        return float(self._validation.relative_error)  # type: ignore[attr-defined]
+
+    @property
+    def log10_variance(self) -> float:
+        """``log10 Var[d C]``, finite below the double range; ``nan`` when the variance is not reported."""
+        return float(self._validation.log10_variance)  # type: ignore[attr-defined]
+
+    @property
+    def log10_second_moment(self) -> float:
+        """``log10 |E[(d C)^2]|``, finite below the double range."""
+        return float(self._validation.log10_second_moment)  # type: ignore[attr-defined]
+
+    @property
+    def checks(self) -> str:
+        """How the error was estimated (which evaluations were compared)."""
+        return str(self._validation.checks)  # type: ignore[attr-defined]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field and the validation, as plain Python values (for JSON and tables)."""
+        out: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in (
+                "mean",
+                "second_moment",
+                "variance",
+                "method",
+                "seconds",
+                "largest_intermediate",
+                "num_tensors",
+                "double_rounding",
+            )
+        }
+        out.update(
+            trusted=self.trusted,
+            reason=self.reason,
+            relative_error=self.relative_error,
+            log10_variance=self.log10_variance,
+            log10_second_moment=self.log10_second_moment,
+            checks=self.checks,
+        )
+        return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -118,19 +205,38 @@ class ExactMoments:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def weingarten_matrix(d: int, copies: int) -> np.ndarray:
+def weingarten_matrix(d: int, copies: int, dtype: Any = np.complex128) -> np.ndarray:
     """The Weingarten matrix ``Wg(s t^{-1}, d)`` of ``S_t`` for ``t = copies`` in {1, 2}; shape (t!, t!).
 
     Order of permutations: identity, then swap. ``t = 1``: ``[[1/d]]``; ``t = 2``: ``1/(d^2-1)`` on the diagonal and
-    ``-1/(d (d^2-1))`` off it (Collins & Sniady 2006, Eq. for ``Wg`` on ``S_2``).
+    ``-1/(d (d^2-1))`` off it (Collins & Sniady 2006, Eq. for ``Wg`` on ``S_2``). ``dtype``: the precision the entries
+    are computed in (``d`` a power of two: see :func:`scaled_weingarten`).
     """
+    if copies not in (1, 2):
+        raise ValueError(f"weingarten_matrix: copies={copies} is not 1 or 2")
+    q = int(d).bit_length() - 1
+    if d != 2**q:
+        real = np.dtype(dtype).type(0).real.dtype.type
+        dd = real(d)
+        if copies == 1:
+            return np.array([[1 / dd]], dtype=dtype)
+        a, b = 1 / (dd * dd - 1), -1 / (dd * (dd * dd - 1))
+        return np.array([[a, b], [b, a]], dtype=dtype)
+    w, e = scaled_weingarten(q, copies, dtype)
+    with np.errstate(under="ignore"):
+        return np.asarray(w * np.ldexp(np.real(w).dtype.type(1), e), dtype=dtype)
+
+
+def scaled_weingarten(q: int, copies: int, dtype: Any = np.complex128) -> tuple[np.ndarray, int]:
+    """``(W, e)`` with ``Wg = W * 2**e`` for ``d = 2**q``, ``W`` of order one: ``t = 1``: ``[[1]]``, ``e = -q``;
+    ``t = 2``: ``[[1, -2**-q], [-2**-q, 1]] / (1 - 4**-q)``, ``e = -2 q`` (no overflow for any ``q``)."""
+    real = np.dtype(dtype).type(0).real.dtype.type
     if copies == 1:
-        return np.array([[1.0 / d]], dtype=np.complex128)
-    if copies == 2:
-        a = 1.0 / (d * d - 1.0)
-        b = -1.0 / (d * (d * d - 1.0))
-        return np.array([[a, b], [b, a]], dtype=np.complex128)
-    raise ValueError(f"weingarten_matrix: copies={copies} is not 1 or 2")
+        return np.array([[1]], dtype=dtype), -q
+    with np.errstate(under="ignore"):
+        inv_d = np.ldexp(real(1), -q)
+        a = 1 / (1 - inv_d * inv_d)
+    return np.array([[a, -a * inv_d], [-a * inv_d, a]], dtype=dtype), -2 * q
 
 
 def permutation_vectors(copies: int) -> np.ndarray:
@@ -267,8 +373,12 @@ def rotation_moment_quadrature(
 class _Builder:
     """Tensors of the averaged ``t``-copy network plus the register bookkeeping of :mod:`dqnn.sim.simulate`."""
 
-    def __init__(self, copies: int):
+    def __init__(self, copies: int, dtype: Any = np.complex128):
         self.t = copies
+        self.dtype = dtype
+        self.log2 = 0  # the network's value is 2**log2 times that of its tensors (exact scale factors)
+        self.cache: dict[Any, np.ndarray] = {}  # moment operators of distinct rotations and gates
+        self.interned: dict[Any, np.ndarray] = {}
         self.dim = 4**copies
         self.tensors: list[np.ndarray] = []
         self.inds: list[tuple[int, ...]] = []
@@ -280,14 +390,35 @@ class _Builder:
         self.zero_vec = np.zeros(self.dim, dtype=np.complex128)
         self.zero_vec[0] = 1.0
 
+    def rotation(self, generator: np.ndarray, derivative: bool, theta: float | None) -> np.ndarray:
+        """:func:`rotation_moment` for this builder's copies, computed once per distinct rotation."""
+        g = np.asarray(generator)
+        key = ("rot", g.shape, g.tobytes(), derivative, theta)
+        if key not in self.cache:
+            self.cache[key] = rotation_moment(g, self.t, derivative=derivative, theta=theta)
+        return self.cache[key]
+
+    def gate(self, matrix: np.ndarray) -> np.ndarray:
+        """:func:`gate_moment` for this builder's copies, computed once per distinct gate."""
+        m = np.asarray(matrix)
+        key = ("gate", m.shape, m.tobytes())
+        if key not in self.cache:
+            self.cache[key] = gate_moment(m, self.t)
+        return self.cache[key]
+
     def new(self) -> int:
         self.count += 1
         return self.count - 1
 
     def add(self, tensor: np.ndarray, inds: Sequence[int], slot: str | None = None) -> None:
+        """Append ``tensor`` on ``inds``; equal small tensors are stored as one object (so that identical parts of
+        the network are recognised by the identity of their tensors, :func:`_contract`)."""
         if slot is not None:
             self.slots[slot] = len(self.tensors)
-        self.tensors.append(np.asarray(tensor, dtype=np.complex128))
+        arr = np.asarray(tensor, dtype=self.dtype)
+        if arr.size <= 4096:
+            arr = self.interned.setdefault((arr.shape, arr.tobytes()), arr)
+        self.tensors.append(arr)
         self.inds.append(tuple(inds))
 
     def materialise(self, label: Label) -> None:
@@ -325,19 +456,20 @@ class _Builder:
 
     def twirl(self, labels: Sequence[Label]) -> None:
         """2-design (or 1-design for one copy) twirl of the block ``labels``: Weingarten matrix + pattern vectors."""
-        d = 2 ** len(labels)
+        wg, e = scaled_weingarten(len(labels), self.t, self.dtype)
+        self.log2 += e
         if self.t == 1:  # E[U X U^dagger] = Tr[X] 1/d: a product, no hyperindex needed
-            for k, lab in enumerate(labels):
+            for lab in labels:
                 if lab in self.zeros:
                     self.zeros.discard(lab)
                 else:
                     self.add(self.pvec[0], (self.open[lab],))
                 o = self.new()
-                self.add(self.pvec[0] / d if k == 0 else self.pvec[0], (o,))
+                self.add(self.pvec[0], (o,))
                 self.open[lab] = o
             return
         s, t = self.new(), self.new()
-        self.add(weingarten_matrix(d, self.t), (s, t))
+        self.add(wg, (s, t))
         for lab in labels:
             if lab in self.zeros:  # Tr[P_t |0><0|^{(x)t}] = 1
                 self.zeros.discard(lab)
@@ -404,10 +536,10 @@ def _perceptron(
             _check_dense(len(el.wires), t, where)
             is_diff = diff_angle == el.angle
             if el.rate == 1:
-                b.apply(rotation_moment(el.generator, t, derivative=is_diff, theta=theta if is_diff else None), labs)
+                b.apply(b.rotation(el.generator, is_diff, theta if is_diff else None), labs)
             else:  # exp(-i rate theta Gamma / 2): the angle rate * theta, and d/dtheta = rate d/d(rate theta)
                 th = None if theta is None or not is_diff else float(el.rate) * theta
-                op = rotation_moment(el.generator, t, derivative=is_diff, theta=th)
+                op = b.rotation(el.generator, is_diff, th)
                 b.apply(op * float(el.rate) ** t if is_diff else op, labs)
         elif isinstance(el, MomentGate):
             m = el.matrix
@@ -415,7 +547,7 @@ def _perceptron(
                 b.swap(labs[0], labs[1])
             else:
                 _check_dense(len(el.wires), t, where)
-                b.apply(gate_moment(m, t), labs)
+                b.apply(b.gate(m), labs)
         else:
             b.twirl(labs)
 
@@ -574,8 +706,9 @@ def _build(
     obs_forms: tuple[tuple[str, Any], Any],
     theta: float | None,
     elements: dict[tuple[int, int], tuple[MomentElement, ...]],
+    dtype: Any = np.complex128,
 ) -> _Builder:
-    b = _Builder(copies)
+    b = _Builder(copies, dtype)
     _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
     for l in range(net.depth):
         untouched, after = layer_schedule(net, l)
@@ -597,34 +730,107 @@ def _build(
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def _contract(b: _Builder, dtype: Any = np.complex128) -> tuple[complex, int]:
-    """Contract the closed network of ``b`` to a scalar along an opt_einsum greedy path.
+def _components(inds: Sequence[tuple[int, ...]]) -> list[list[int]]:
+    """The tensors of each connected part of the network (tensors sharing an index), in their original order."""
+    parent = list(range(len(inds)))
 
-    Returns the value and the entries of the largest intermediate. Each step runs ``numpy.einsum`` with
-    indices renamed locally (hyperindices allowed); ``dtype`` (e.g. ``numpy.clongdouble``) serves checks.
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    owner: dict[int, int] = {}
+    for k, ix in enumerate(inds):
+        for i in ix:
+            if i in owner:
+                ra, rb = find(owner[i]), find(k)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+            else:
+                owner[i] = k
+    parts: dict[int, list[int]] = {}
+    for k in range(len(inds)):
+        parts.setdefault(find(k), []).append(k)
+    return list(parts.values())
+
+
+def _contract(b: _Builder, dtype: Any = None, reverse: bool = False) -> tuple[Scaled, int]:
+    """Contract the closed network of ``b`` to a scalar, in ``dtype`` (default: ``b.dtype``).
+
+    Each connected part is contracted along its own opt_einsum greedy path (``reverse``: of its tensors in
+    reverse order, a second order for error estimates), and parts that are identical tensor for tensor are
+    contracted once. Returns the real part of the value as a :class:`~dqnn.moments.scaled.Scaled` (every
+    intermediate is renormalised by an exact power of two, so nothing underflows) and the entries of the largest
+    intermediate. Each step runs ``numpy.einsum`` with indices renamed locally (hyperindices allowed).
     """
-    sym = opt_einsum.get_symbol
-    eq = ",".join("".join(sym(i) for i in ix) for ix in b.inds) + "->"
-    path, _ = opt_einsum.contract_path(eq, *b.tensors, optimize="greedy")
-    ts: list[np.ndarray] = [np.asarray(t, dtype=dtype) for t in b.tensors]
-    ixs: list[tuple[int, ...]] = list(b.inds)
+    tensors = [t if dtype is None else np.asarray(t, dtype=dtype) for t in b.tensors]
+    exponent = b.log2
+    largest = max(t.size for t in tensors)
+    total = np.ones(1, dtype=tensors[0].dtype)
+    done: dict[Any, tuple[np.ndarray, int, int]] = {}
+    for part in _components(b.inds):
+        order = part[::-1] if reverse else part
+        rename: dict[int, int] = {}
+        for k in order:
+            for i in b.inds[k]:
+                rename.setdefault(i, len(rename))
+        ixs = [tuple(rename[i] for i in b.inds[k]) for k in order]
+        key = tuple((ix, id(b.tensors[k])) for ix, k in zip(ixs, order, strict=True))
+        if key not in done:
+            done[key] = _contract_part([tensors[k] for k in order], ixs)
+        val, e, big = done[key]
+        largest = max(largest, big)
+        total, e2 = normalise(total * val)
+        exponent += e + e2
+    return Scaled.of(np.real(total[0])).shift(exponent), int(largest)
+
+
+def _contract_part(ts: list[np.ndarray], ixs: list[tuple[int, ...]]) -> tuple[np.ndarray, int, int]:
+    """A connected closed network to ``(value as a (1,) array, binary exponent, largest intermediate)``.
+
+    The path is opt_einsum's greedy one (:func:`opt_einsum.paths.ssa_greedy_optimize`, what
+    ``contract_path(optimize="greedy")`` computes), followed in its single-assignment form with index counts kept
+    up to date, so that each step costs only its own tensors (linear in the network, not quadratic).
+    """
     largest = max(t.size for t in ts)
-    for step in path:
-        picked = sorted(step, reverse=True)
-        ops = [(ts.pop(k), ixs.pop(k)) for k in picked]
-        elsewhere = {i for ix in ixs for i in ix}
-        seen: dict[int, str] = {}
-        for _, ix in ops:
-            for i in ix:
-                seen.setdefault(i, _LETTERS[len(seen)])
-        out = tuple(dict.fromkeys(i for _, ix in ops for i in ix if i in elsewhere))
-        spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
-        res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
-        largest = max(largest, res.size)
-        ts.append(res)
-        ixs.append(out)
-    val = ts[0].reshape(-1)[0] if len(ts) == 1 else np.prod([t.reshape(-1)[0] for t in ts])
-    return complex(val), int(largest)
+    exponent = 0
+    if len(ts) > 1:
+        sizes = {i: d for t, ix in zip(ts, ixs, strict=True) for i, d in zip(ix, t.shape, strict=True)}
+        path = opt_einsum.paths.ssa_greedy_optimize([frozenset(ix) for ix in ixs], frozenset(), sizes)
+        live: dict[int, tuple[np.ndarray, tuple[int, ...]]] = dict(enumerate(zip(ts, ixs, strict=True)))
+        count: dict[int, int] = {}
+        for ix in ixs:
+            for i in set(ix):
+                count[i] = count.get(i, 0) + 1
+        nxt = len(ts)
+        for step in path:
+            ops = [live.pop(k) for k in step]
+            for _, ix in ops:
+                for i in set(ix):
+                    count[i] -= 1
+            seen: dict[int, str] = {}
+            for _, ix in ops:
+                for i in ix:
+                    seen.setdefault(i, _LETTERS[len(seen)])
+            out = tuple(i for i in seen if count[i] > 0)
+            for i in out:
+                count[i] += 1
+            spec = ",".join("".join(seen[i] for i in ix) for _, ix in ops) + "->" + "".join(seen[i] for i in out)
+            res = np.einsum(spec, *[t for t, _ in ops], optimize=len(ops) > 2)
+            largest = max(largest, res.size)
+            res, e = normalise(res)
+            exponent += e
+            live[nxt] = (res, out)
+            nxt += 1
+        ts = [t for t, _ in live.values()]
+        if len(ts) > 1:  # pragma: no cover (a connected network ends in one tensor)
+            raise AssertionError("a connected part did not contract to one tensor")
+    else:  # a lone tensor: its indices are all summed (a trace over a hyperindex)
+        spec = "".join(_LETTERS[sorted(set(ixs[0])).index(i)] for i in ixs[0]) + "->"
+        ts = [np.einsum(spec, ts[0])]
+    val, e = normalise(np.asarray(ts[0]).reshape(-1)[:1])
+    return val, exponent + e, int(largest)
 
 
 def _parse_inputs(inputs: ArrayLike | ProductStates, n: int) -> list[tuple[str, np.ndarray]]:
@@ -663,6 +869,7 @@ def exact_gradient_moments(
     targets: ArrayLike | ProductStates,
     cost_kind: CostKind = "global",
     theta: float | None = None,
+    engine: Engine = "auto",
 ) -> ExactMoments:
     """Exact ``E[d C / d theta_index]`` and ``E[(d C / d theta_index)^2]`` over the initialisation ensemble of ``net``.
 
@@ -676,48 +883,228 @@ def exact_gradient_moments(
     ``theta``: fix the differentiated angle instead of averaging it (the mean is then not zero in general).
     Product inputs and targets are kept per qubit; entangled ones are dense (up to :data:`MAX_DENSE_REGISTER`
     qubits). ``E[(dC)^2] = (1/N^2) sum_{x,y} E[dC_x dC_y]``. Method: the module docstring.
+
+    ``engine``: ``"auto"`` (the register recursion of :mod:`dqnn.moments.registers` where the network has its
+    structure, cross-checked by the tensor network while that is small; the tensor network otherwise),
+    ``"network"`` or ``"registers"`` (ValueError saying why, where the network lacks the structure). Every result
+    carries its error estimate and verdict (:class:`ExactMoments`); nothing is dropped silently.
     """
     t0 = time.perf_counter()
-    check_index(net, index)
+    if engine not in ("auto", "network", "registers"):
+        raise ValueError(f"exact moments: engine {engine!r} is not 'auto', 'network' or 'registers'")
+    _check_angle(net, index)
     _moment_elements(net.layers[index.layer][index.perceptron].unitary, f"angle {index}")
-    elements = {  # every perceptron up front: a refusal before any work
-        (l, j): _moment_elements(p.unitary, f"perceptron L{l}P{j}")
-        for l, layer in enumerate(net.layers)
-        for j, p in enumerate(layer)
-    }
+    elements: dict[tuple[int, int], tuple[MomentElement, ...]] = {}  # every perceptron up front: refusals first
+    described: dict[int, tuple[MomentElement, ...]] = {}  # one description per family object
+    for l, layer in enumerate(net.layers):
+        for j, p in enumerate(layer):
+            if id(p.unitary) not in described:
+                described[id(p.unitary)] = _moment_elements(p.unitary, f"perceptron L{l}P{j}")
+            elements[(l, j)] = described[id(p.unitary)]
     ins = _parse_inputs(inputs, net.num_inputs)
-    npairs = len(ins)
-    obs = _parse_targets(cost_kind, targets, npairs, net.num_outputs)
+    obs = _parse_targets(cost_kind, targets, len(ins), net.num_outputs)
     sign = 1.0 if cost_kind == "observable" else -1.0
-    mean = 0.0
+    why_not = register_structure(net, elements)
+    if why_not is None and any(o[0] not in ("product", "local") for o in obs):
+        why_not = "the observable is not a product or the local cost"
+    rot = _diff_rotation(elements[(index.layer, index.perceptron)], index.angle, theta)
+    if why_not is None and abs(_one_copy_trace(*rot)) > 1e-13:  # pragma: no cover (Gamma^2 = 1 makes it 0)
+        why_not = "the differentiated map does not preserve the trace"
+    if engine == "registers" and why_not is not None:
+        raise ValueError(f"exact moments: engine 'registers' does not apply: {why_not}")
+    reg = None if why_not is not None or engine == "network" else _register(net, index, rot, ins, obs)
+    tn = None
+    if reg is None or (engine == "auto" and _twirl_wires(elements) <= CROSS_CHECK_WIRES):
+        tn = _network(net, index, ins, obs, sign, theta, elements)
+    return _report(tn, reg, time.perf_counter() - t0)
+
+
+#: Where both engines ran, the tensor network's value is reported if its own estimate is at most this (and the
+#: register recursion confirms it), else the register recursion's (better conditioned in deep networks).
+PREFER_NETWORK = 1e-12
+
+#: Register-structured networks are also contracted as a tensor network (a cross-check of the two engines) while
+#: their 2-design twirls span at most this many wires in all.
+CROSS_CHECK_WIRES = 300
+
+_TN_METHOD = f"exact: two-copy moment network (Weingarten t=2, exact angle average), {np.dtype(EXTENDED).name}"
+_REG_METHOD = (
+    "exact: register recursion of global 2-designs in the orthogonal commutant basis (I, F - I/d), "
+    f"{np.dtype(EXTENDED).name}"
+)
+
+
+def _check_angle(net: Network, index: AngleIndex) -> None:
+    """:func:`~dqnn.model.angles.check_index`, and for an angle the perceptron lacks, a ValueError naming the
+    perceptron, its family and why it has no such angle."""
+    l, j = index.layer, index.perceptron
+    if 0 <= l < net.depth and 0 <= j < len(net.layers[l]):
+        fam = net.layers[l][j].unitary
+        if not 0 <= index.angle < fam.num_angles:
+            name = family_name(fam)
+            if fam.num_angles == 0:
+                raise ValueError(
+                    f"exact moments: angle {index}: perceptron L{l}P{j} (family {name}) has no angle: "
+                    f"{fam.why_not('shift_rule')}"
+                )
+            raise ValueError(
+                f"exact moments: angle {index}: perceptron L{l}P{j} (family {name}) has {fam.num_angles} angle(s), "
+                f"0..{fam.num_angles - 1}"
+            )
+    check_index(net, index)
+
+
+def _twirl_wires(elements: dict[tuple[int, int], tuple[MomentElement, ...]]) -> int:
+    return sum(len(e.wires) for els in elements.values() for e in els if isinstance(e, MomentTwirl))
+
+
+def _diff_rotation(els: Sequence[MomentElement], angle: int, theta: float | None) -> tuple[np.ndarray, int, np.ndarray]:
+    """The differentiated rotation's two-copy derivative map (times ``rate**2``), its wire count, and its one-copy
+    derivative map (times ``rate``)."""
+    for el in els:
+        if isinstance(el, MomentRotation) and el.angle == angle:
+            rate = float(el.rate)
+            th = None if theta is None else rate * theta
+            two = rotation_moment(el.generator, 2, derivative=True, theta=th) * rate**2
+            one = rotation_moment(el.generator, 1, derivative=True, theta=th) * rate
+            return two, len(el.wires), one
+    raise AssertionError(f"angle {angle} has no rotation")  # pragma: no cover (checked by _moment_elements)
+
+
+def _one_copy_trace(two: np.ndarray, w: int, one: np.ndarray) -> complex:
+    """``Tr[M'(I)]`` of the one-copy derivative map on its ``w`` wires (zero for ``Gamma^2 = 1``)."""
+    pv = permutation_vectors(1)[0]
+    v = np.ones(1, dtype=np.complex128)
+    for _ in range(w):
+        v = np.kron(v, pv)
+    return complex(v @ one.reshape(4**w, 4**w) @ v)
+
+
+def _input_traces(x: tuple[str, np.ndarray], y: tuple[str, np.ndarray], dtype: Any) -> tuple[Any, Any]:
+    """``(Tr rho_x Tr rho_y, Tr[rho_x rho_y])`` in ``dtype``."""
+    real = np.dtype(dtype).type(0).real.dtype.type
+    if x[0] == "product" and y[0] == "product":
+        fx, fy = x[1], y[1]
+        norms = np.prod((np.sum(np.abs(fx) ** 2, axis=1) * np.sum(np.abs(fy) ** 2, axis=1)).astype(real))
+        overlap = np.prod((np.abs(np.sum(fx.conj() * fy, axis=1)) ** 2).astype(real))
+        return norms, overlap
+    rx = x[1] if x[0] == "dense" else _product_density(x[1])
+    ry = y[1] if y[0] == "dense" else _product_density(y[1])
+    return real((np.trace(rx) * np.trace(ry)).real), real(np.trace(rx @ ry).real)
+
+
+def _product_density(f: np.ndarray) -> np.ndarray:
+    v = np.ones(1, dtype=np.complex128)
+    for fq in f:
+        v = np.kron(v, fq)
+    return np.outer(v, v.conj())
+
+
+def _register(net: Network, index: AngleIndex, rot: Any, ins: Any, obs: Any) -> dict[str, Any]:
+    """Second moments by :mod:`dqnn.moments.registers` in extended precision and rounded to double's 53 mantissa
+    bits at every step (40 where extended is no wider than double); the mean is 0."""
+    two, w, _ = rot
+    npairs = len(ins)
+    out: dict[str, Any] = {}
+    dtype = np.longdouble
+    for name, bits in (("ext", None), ("double", 53 if _HAS_EXTENDED else 40)):
+        total = Scaled(dtype(0), 0)
+        for i in range(npairs):
+            for j in range(npairs):
+                val = register_second_moment(
+                    net,
+                    [(index.layer, index.perceptron)],
+                    lambda q, dt: derivative_block_matrix(two, w, q, dt),
+                    _input_traces(ins[i], ins[j], dtype),
+                    (obs[i][0], obs[i][1], obs[j][1]),
+                    dtype,
+                    bits,
+                )
+                total = total + val
+        out[name] = total.scale(1.0 / npairs**2)
+    out["largest"] = 8
+    out["tensors"] = sum(len(layer) for layer in net.layers)
+    return out
+
+
+def _network(
+    net: Network, index: AngleIndex, ins: Any, obs: Any, sign: float, theta: float | None, elements: Any
+) -> dict[str, Any]:
+    """Mean and second moment contracted as a tensor network in extended precision and in double.
+
+    The network is built once in extended precision; the double evaluation contracts its tensors rounded to
+    complex128 (the correctly rounded double tensors), so the two differ by rounding only, everywhere.
+    """
+    npairs = len(ins)
+    out: dict[str, Any] = {"largest": 0, "tensors": 0}
+    zero = Scaled(np.float64(0), 0)
+    mean = {"ext": zero, "double": zero}
+    second = {"ext": zero, "double": zero}
+    other = not _HAS_EXTENDED  # no wider type: the second evaluation takes another contraction order
     for i in range(npairs):
-        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements)
-        mean += sign * _contract(b1, EXTENDED)[0].real / npairs
-    second, second_double = 0.0, 0.0
-    largest, ntens = 0, 0
+        b1 = _build(net, index, 1, (ins[i], None), (obs[i], None), theta, elements, EXTENDED)
+        mean["ext"] = mean["ext"] + _contract(b1)[0]
+        mean["double"] = mean["double"] + _contract(b1, np.complex128, reverse=other)[0]
     for i in range(npairs):
         for j in range(npairs):
-            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements)
-            val, big = _contract(b2, EXTENDED)
-            second += val.real / npairs**2
-            second_double += _contract(b2)[0].real / npairs**2
-            largest, ntens = max(largest, big), len(b2.tensors)
+            b2 = _build(net, index, 2, (ins[i], ins[j]), (obs[i], obs[j]), theta, elements, EXTENDED)
+            val, big = _contract(b2)
+            second["ext"] = second["ext"] + val
+            second["double"] = second["double"] + _contract(b2, np.complex128, reverse=other)[0]
+            out["largest"], out["tensors"] = max(out["largest"], big), len(b2.tensors)
+    for name in ("ext", "double"):
+        out[f"mean_{name}"] = mean[name].scale(sign / npairs)
+        out[name] = second[name].scale(1.0 / npairs**2)
+    return out
+
+
+def _variance(m2: Scaled, mean: Scaled | None) -> Scaled:
+    return m2 if mean is None or mean.mantissa == 0 else m2 - mean * mean
+
+
+def _report(tn: dict[str, Any] | None, reg: dict[str, Any] | None, seconds: float) -> ExactMoments:
+    """Pick the value to report and judge it (module :mod:`dqnn.moments.validation`)."""
+    second_check = "complex128 vs " + (np.dtype(EXTENDED).name if _HAS_EXTENDED else "a second contraction order")
+    use, checks, rel, extra = "tn", "", math.inf, None
+    if tn is not None:
+        var_e, var_d = _variance(tn["ext"], tn["mean_ext"]), _variance(tn["double"], tn["mean_double"])
+        rel = var_d.relative_to(var_e)
+        checks = f"tensor network: {second_check}"
+    if reg is not None:
+        reg_rel = reg["double"].relative_to(reg["ext"])
+        reg_checks = f"register recursion: 53-bit rounding vs {np.dtype(np.longdouble).name}"
+        if tn is None:
+            use, checks, rel = "reg", reg_checks, reg_rel
+        else:
+            cross = _variance(tn["ext"], tn["mean_ext"]).relative_to(reg["ext"])
+            checks = f"{checks} ({rel:.2g}); {reg_checks} ({reg_rel:.2g}); the engines agree to {cross:.2g}"
+            if rel <= PREFER_NETWORK and cross <= TOLERANCE:  # the general engine, confirmed by the register one
+                rel = max(rel, reg_rel, cross)
+            else:
+                use = "reg"
+                if rel <= TOLERANCE < cross:  # both claim to be resolved, yet they differ
+                    extra = f"the tensor network and the register recursion disagree ({cross:.2g})"
+                rel = max(reg_rel, cross) if extra else reg_rel
+    src = tn if use == "tn" else reg
+    assert src is not None
+    mean = src["mean_ext"] if use == "tn" else Scaled(np.float64(0), 0)
+    m2 = src["ext"]
+    var = _variance(m2, mean)
+    verdict = judge(var, m2, rel, checks)
+    if extra is not None and verdict.trusted:
+        verdict = Validation(rel, False, extra, verdict.log10_variance, verdict.log10_second_moment, checks)
+    double_rounding = src["double"].relative_to(m2) if _HAS_EXTENDED else math.nan
     return ExactMoments(
         mean=float(mean),
-        second_moment=float(second),
-        variance=float(second - mean**2),
-        method=f"exact: two-copy moment network (Weingarten t=2, exact angle average), {np.dtype(EXTENDED).name}",
-        seconds=time.perf_counter() - t0,
-        largest_intermediate=largest,
-        num_tensors=ntens,
-        double_rounding=_relative(second_double, second),
+        second_moment=float(m2),
+        variance=float(var) if verdict.log10_variance == verdict.log10_variance else math.nan,
+        method=_TN_METHOD if use == "tn" else _REG_METHOD,
+        seconds=seconds,
+        largest_intermediate=int(src["largest"]),
+        num_tensors=int(src["tensors"]),
+        double_rounding=double_rounding,
+        validation=verdict,
     )
-
-
-def _relative(a: float, b: float) -> float:
-    if not _HAS_EXTENDED:
-        return float("nan")
-    return 0.0 if a == b else abs(a - b) / max(abs(b), np.finfo(np.float64).tiny)
 
 
 def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | ProductStates]:
@@ -728,7 +1115,7 @@ def problem_data(problem: GradientProblem) -> tuple[ProductStates, ArrayLike | P
     return x, x.factors
 
 
-def exact_moments(problem: GradientProblem) -> ExactMoments:
+def exact_moments(problem: GradientProblem, engine: Engine = "auto") -> ExactMoments:
     """Exact moments of ``d C / d theta_nu`` for a :class:`~dqnn.presets.problems.GradientProblem`.
 
     Its network, angle and data.
@@ -737,4 +1124,4 @@ def exact_moments(problem: GradientProblem) -> ExactMoments:
     """
     net = problem.network()
     x, t = problem_data(problem)
-    return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost)
+    return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost, engine=engine)
