@@ -76,3 +76,34 @@ def test_bad_input_names_the_culprit(args, culprit):
     res = _run(*args)
     assert res.exit_code == 2
     assert culprit in res.output
+
+
+def test_estimate_of_a_users_network_matches_the_library(tmp_path):
+    """--network: a saved spec with its parameters; the exact value is the library's cost at those parameters."""
+    import jax
+    import numpy as np
+
+    from dqnn import spec
+    from dqnn.costs import cost
+    from dqnn.model.families import Circuit, Gate, Rot
+    from dqnn.model.network import Network, Perceptron
+
+    fam = Circuit(3, [Rot("Y", (0,)), Gate("CNOT", (0, 2)), Rot("X", (2,))])
+    net = Network([2, 2], [[Perceptron([0, 1], [0], fam), Perceptron([0, 1], [1], fam)]])
+    params = net.init(jax.random.key(7))
+    path = spec.save(tmp_path / "net.json", net, params)
+    for extra, quantity in (([], "cost"), (["--gradient", "--param", "0,1,1"], "gradient")):
+        res = _run("estimate", "--network", str(path), "--cost", "local", "--shots", "2000", "--json", *extra)
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        assert data["quantity"] == quantity
+        assert abs(data["estimate"] - data["exact"]) < 5 * data["stderr"] + 1e-12
+    x = np.zeros((1, 4), dtype=complex)
+    x[0, 0] = 1
+    t = np.tile(np.array([1.0, 0.0], dtype=complex), (1, 2, 1))
+    res = _run("estimate", "--network", str(path), "--cost", "local", "--json")
+    assert json.loads(res.stdout.strip().splitlines()[-1])["exact"] == pytest.approx(
+        float(cost(net, params, x, t, "local"))
+    )
+    bad = _run("estimate", "--network", str(path), "--n", "3")
+    assert bad.exit_code == 2 and "one fixed network" in bad.output

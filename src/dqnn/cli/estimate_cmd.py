@@ -19,7 +19,7 @@ console = Console(stderr=True)
 
 
 def _fail(err: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {err}")
+    typer.echo(f"error: {' '.join(str(err).split())}", err=True)  # one line, never wrapped
     return typer.Exit(2)
 
 

@@ -20,6 +20,12 @@ from dqnn.cli._choices import STUDY_ARCHES as ARCHS
 err = Console(stderr=True)
 
 
+def _fail(e: Exception) -> typer.Exit:
+    """Print ``error: <message>`` on one line (never wrapped) and return the exit with status 2."""
+    typer.echo(f"error: {' '.join(str(e).split())}", err=True)
+    return typer.Exit(2)
+
+
 def _fmt(x: Any, spec: str = ".3e") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -120,8 +126,7 @@ def variance(
                 network, cost, n, param, data, stream, samples, seed, method, exact, dask, scheduler
             )
     except ValueError as e:
-        err.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from e
+        raise _fail(e) from e
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -145,8 +150,7 @@ def variance(
         try:
             res = run(out, on_point, progress)
         except ValueError as e:
-            err.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2) from e
+            raise _fail(e) from e
     if as_json:
         sys.stdout.write(json.dumps(res) + "\n")
         return

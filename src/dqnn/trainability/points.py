@@ -169,11 +169,12 @@ def _sample_columns(
 
 
 def exact(point: ProblemPoint, parameter: AngleIndex | None) -> tuple[dict[str, Any] | None, str | None]:
-    """Exact moments of one parameter (:func:`dqnn.moments.exact.exact_gradient_moments`), or ``(None, reason)``
-    where the network, parameter or data do not allow them."""
-    if parameter is None:
-        return None, "the PMM direction (Theorem 2) has no exact engine; sampled only"
+    """Exact moments of one parameter, or ``(None, reason)`` where the network, parameter or data do not allow them:
+    :func:`dqnn.moments.exact.exact_gradient_moments` for an angle, :func:`dqnn.moments.pmm.exact_pmm_moments` for
+    the PMM direction. The dict is :meth:`~dqnn.moments.exact.ExactMoments.as_dict` (with its verdict ``trusted``,
+    ``reason``, ``relative_error`` and the ``log10_*`` values)."""
     from dqnn.moments import ProductStates, exact_gradient_moments
+    from dqnn.moments.pmm import exact_pmm_moments
 
     g = point.gradient(parameter)
     if g.factors is not None:
@@ -183,14 +184,13 @@ def exact(point: ProblemPoint, parameter: AngleIndex | None) -> tuple[dict[str, 
     else:
         x, t = g.data()
     try:
-        m = exact_gradient_moments(point.network, parameter, x, t, g.cost)
+        if parameter is None:
+            m = exact_pmm_moments(point.network, x, t, g.cost)
+        else:
+            m = exact_gradient_moments(point.network, parameter, x, t, g.cost)
     except (NotImplementedError, MemoryError, ValueError) as err:
         return None, str(err)
-    d = {k: getattr(m, k) for k in ("mean", "second_moment", "variance", "seconds", "method")}
-    for extra in ("trusted", "reason", "relative_error", "log10_variance"):  # richer engines report these
-        if hasattr(m, extra):
-            d[extra] = getattr(m, extra)
-    return d, None
+    return m.as_dict(), None
 
 
 def analytic(point: ProblemPoint, parameter: AngleIndex | None) -> float | None:
@@ -229,10 +229,12 @@ def sampled_dict(
 
 
 def exact_dict(point: ProblemPoint, parameter: AngleIndex | None, ex: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready dict of an exact point (``method`` ``"exact"``, ``samples`` 0, ``stderr`` 0)."""
+    """The JSON-ready dict of an exact point (``method`` ``"exact"``, ``samples`` 0, ``stderr`` 0). Untrusted
+    (with the engine's reason) when the engine's validated error estimate is too large or the value is not a
+    non-negative number (a negative variance is never reported as one: it comes back NaN)."""
     var = ex["variance"]
-    trusted = bool(ex.get("trusted", True)) and var >= 0
-    warns = [] if trusted else [str(ex.get("reason") or f"exact variance {var:.3e} is negative: rounding")]
+    trusted = bool(ex.get("trusted", True)) and bool(np.isfinite(var)) and var >= 0
+    warns = [] if trusted else [str(ex.get("reason") or f"exact variance {var!r} is not a non-negative number")]
     d = {
         "arch": point.problem.name,
         "cost": point.problem.cost,
@@ -244,7 +246,7 @@ def exact_dict(point: ProblemPoint, parameter: AngleIndex | None, ex: dict[str, 
         "samples": 0,
         "mean": ex["mean"],
         "mean_stderr": 0.0,
-        "variance": var,
+        "variance": None if not np.isfinite(var) else var,
         "stderr": 0.0,
         "analytic": analytic(point, parameter),
         "trusted": trusted,

@@ -118,12 +118,15 @@ def measure(
 
 
 def exact_variance(spec: PointSpec | ProblemPoint) -> dict[str, Any] | None:
-    """Exact mean/variance of a point's first parameter from :mod:`dqnn.moments.exact` (None for a PMM direction,
-    ``{"error": reason}`` where the engine does not apply)."""
+    """Exact mean/variance of a point's first circuit angle from :mod:`dqnn.moments.exact` (``{"error": reason}``
+    where the engine does not apply; None for a PMM direction, kept from the first releases: the study's exact
+    values, :func:`dqnn.trainability.points.exact`, include the PMM direction and the engine's verdict)."""
     point = as_point(spec)
+    if point.parameters[0] is None:
+        return None
     ex, why = exact(point, point.parameters[0])
     if ex is None:
-        return None if point.parameters[0] is None else {"error": why}
+        return {"error": why}
     return {k: ex[k] for k in ("mean", "variance", "second_moment", "seconds")}
 
 
