@@ -140,7 +140,9 @@ def _check_inputs(x: np.ndarray, n_in: int, where: str) -> np.ndarray:
     if x.ndim == 2 and x.shape[1] == d:
         norms = np.linalg.norm(x, axis=1)
         if x.shape[0] and not np.allclose(norms, 1.0, atol=1e-8):
-            raise ValueError(f"{where}: input states must have unit norm (worst {norms[np.argmax(abs(norms - 1))]:.3g})")
+            raise ValueError(
+                f"{where}: input states must have unit norm (worst {norms[np.argmax(abs(norms - 1))]:.3g})"
+            )
     elif x.ndim == 3 and x.shape[1:] == (d, d):
         if x.shape[0]:
             tr = np.trace(x, axis1=1, axis2=2)

@@ -117,7 +117,9 @@ def _resolve_method(method: Any, optimizer: Any, lr: float | None) -> tuple[bool
     if isinstance(method, optax.GradientTransformation):
         return False, True, method, "optax (user transformation)"
     if not isinstance(method, str):
-        raise TypeError(f"method: expected 'auto', 'pmm', an optax name or optax.GradientTransformation, got {method!r}")
+        raise TypeError(
+            f"method: expected 'auto', 'pmm', an optax name or optax.GradientTransformation, got {method!r}"
+        )
     if method in ("auto", "pmm"):
         opt = optimizer if method == "auto" else None
         if opt is None and method == "auto":
@@ -295,7 +297,20 @@ def fit(
         raise ValueError("params: the structure does not match network.init's (params[l][j] per perceptron)")
     rules = grad_mod.check_angles(network, grad_mod.GradientConfig("adam", 0.1, gradient)) if train_a else None  # type: ignore[arg-type]
     config = _config(
-        network, params0, d, cost, desc, train_m, train_a, pmm_cfg, popt, gradient, seed, steps, batch, early_stop,
+        network,
+        params0,
+        d,
+        cost,
+        desc,
+        train_m,
+        train_a,
+        pmm_cfg,
+        popt,
+        gradient,
+        seed,
+        steps,
+        batch,
+        early_stop,
         checkpoint_every,
     )
     out = None if out_dir is None else Path(out_dir)
@@ -336,7 +351,10 @@ def fit(
         if train_a:
             theta = grad_mod.flatten_angles(net, p)
             _, g = grad_mod.angle_grad(
-                lambda th: batch_cost(grad_mod.unflatten_angles(net, p, th), x, t, c), theta, gradient, rules  # type: ignore[arg-type]
+                lambda th: batch_cost(grad_mod.unflatten_angles(net, p, th), x, t, c),
+                theta,
+                gradient,
+                rules,  # type: ignore[arg-type]
             )
             upd, new_state["opt"] = tx.update(g, state["opt"], theta)
             new_p = grad_mod.unflatten_angles(net, new_p, optax.apply_updates(theta, upd))
