@@ -30,6 +30,7 @@ number of steps without ``resume``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -142,12 +143,18 @@ def _optax(opt: Any, lr: float | None, name: str) -> tuple[Any, str]:
     if not rate > 0:
         raise ValueError(f"lr={lr} must be > 0")
     try:
-        tx = fn(rate)
+        tx = _named_optax(opt, rate)
     except TypeError as err:
         raise ValueError(f"{name} {opt!r}: optax.{opt}(learning_rate) failed ({err})") from err
     if not isinstance(tx, optax.GradientTransformation):
         raise ValueError(f"{name} {opt!r}: optax.{opt}({rate}) is not a GradientTransformation")
     return tx, f"optax.{opt}({rate:g})"
+
+
+@functools.lru_cache(maxsize=32)
+def _named_optax(name: str, rate: float) -> Any:
+    """``optax.<name>(rate)``, one object per (name, rate), so that runs share compiled steps."""
+    return getattr(optax, name)(rate)
 
 
 def _hash_tree(tree: Any) -> str:
@@ -232,6 +239,69 @@ def _config(
     }
 
 
+@functools.lru_cache(maxsize=32)
+def _programs(
+    net: Network,
+    sim_kind: str,
+    val_kind: str | None,
+    train_m: bool,
+    train_a: bool,
+    pmm_cfg: pmm.PMMConfig,
+    popt: pmm_optim.PMMOptimizer,
+    tx: Any,
+    gradient: str,
+    batch: int | None,
+    n: int,
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The jitted step ``(state, arrays) -> state`` and per-pair fidelities, shared by runs of the same structure
+    (data, parameters and optimiser states are arguments, so one compilation serves every seed and data set)."""
+    rules = None
+    if train_a:
+        rules = grad_mod.check_angles(net, grad_mod.GradientConfig("adam", 0.1, gradient))  # type: ignore[arg-type]
+
+    def batch_cost(p: NetworkParams, x: Array, t: Array, c: Array) -> Array:
+        return jnp.mean(c - _pair_fidelity(net, p, sim_kind, x, t))
+
+    def step_fn(state: dict[str, Any], arrays: tuple[Array, ...]) -> dict[str, Any]:
+        x, facs, t, c, obs = arrays
+        p = state["params"]
+        new_state = dict(state)
+        if batch is not None and batch < n:
+            key, sub = jax.random.split(jax.random.wrap_key_data(state["key"]))
+            idx = jax.random.choice(sub, n, (batch,), replace=False)
+            new_state["key"] = jax.random.key_data(key)
+            x, t, c = x[idx], t[idx], c[idx]
+            if train_m:
+                facs, obs = facs[idx], obs[idx]
+        nb = n if batch is None else batch
+        t_next = state["t"] + 1
+        new_p = p
+        if train_m:
+            _, gens = pmm.generators_from_factors(net, p, facs, obs)
+            new_p, new_state["pmm"] = pmm_optim.update(net, p, gens, nb, pmm_cfg, popt, state["pmm"], t_next)
+        if train_a:
+            theta = grad_mod.flatten_angles(net, p)
+            _, g = grad_mod.angle_grad(
+                lambda th: batch_cost(grad_mod.unflatten_angles(net, p, th), x, t, c),
+                theta,
+                gradient,  # type: ignore[arg-type]
+                rules,
+            )
+            upd, new_state["opt"] = tx.update(g, state["opt"], theta)
+            new_p = grad_mod.unflatten_angles(net, new_p, optax.apply_updates(theta, upd))
+        new_state["params"] = new_p
+        new_state["t"] = t_next
+        return new_state
+
+    def fids(p: NetworkParams, x: Array, t: Array, *val: Array) -> tuple[Array, Array]:
+        f = _pair_fidelity(net, p, sim_kind, x, t)
+        if val_kind is None:
+            return f, jnp.zeros((0,))
+        return f, _pair_fidelity(net, p, val_kind, val[0], val[1])
+
+    return jax.jit(step_fn), jax.jit(fids)
+
+
 def fit(
     network: Network,
     data: Any,
@@ -295,7 +365,8 @@ def fit(
     params0 = network.init(k_init) if params is None else params
     if jax.tree.structure(params0) != jax.tree.structure(jax.eval_shape(network.init, k_init)):
         raise ValueError("params: the structure does not match network.init's (params[l][j] per perceptron)")
-    rules = grad_mod.check_angles(network, grad_mod.GradientConfig("adam", 0.1, gradient)) if train_a else None  # type: ignore[arg-type]
+    if train_a:
+        grad_mod.check_angles(network, grad_mod.GradientConfig("adam", 0.1, gradient))  # type: ignore[arg-type]
     config = _config(
         network,
         params0,
@@ -327,54 +398,16 @@ def fit(
         va = _prepare_split(cost, d.val_inputs, d.val_targets, n_out, False)
     net = network
     label = cost == "label"
-
-    def batch_cost(p: NetworkParams, x: Array, t: Array, c: Array) -> Array:
-        return jnp.mean(c - _pair_fidelity(net, p, tr.sim_kind, x, t))
-
-    def step_fn(state: dict[str, Any], arrays: tuple[Array, ...]) -> dict[str, Any]:
-        x, facs, t, c, obs = arrays
-        p = state["params"]
-        new_state = dict(state)
-        if batch is not None and batch < n:
-            key, sub = jax.random.split(jax.random.wrap_key_data(state["key"]))
-            idx = jax.random.choice(sub, n, (batch,), replace=False)
-            new_state["key"] = jax.random.key_data(key)
-            x, t, c = x[idx], t[idx], c[idx]
-            if train_m:
-                facs, obs = facs[idx], obs[idx]
-        nb = n if batch is None else batch
-        t_next = state["t"] + 1
-        new_p = p
-        if train_m:
-            _, gens = pmm.generators_from_factors(net, p, facs, obs)
-            new_p, new_state["pmm"] = pmm_optim.update(net, p, gens, nb, pmm_cfg, popt, state["pmm"], t_next)
-        if train_a:
-            theta = grad_mod.flatten_angles(net, p)
-            _, g = grad_mod.angle_grad(
-                lambda th: batch_cost(grad_mod.unflatten_angles(net, p, th), x, t, c),
-                theta,
-                gradient,
-                rules,  # type: ignore[arg-type]
-            )
-            upd, new_state["opt"] = tx.update(g, state["opt"], theta)
-            new_p = grad_mod.unflatten_angles(net, new_p, optax.apply_updates(theta, upd))
-        new_state["params"] = new_p
-        new_state["t"] = t_next
-        return new_state
-
-    def fids(p: NetworkParams) -> tuple[Array, Array]:
-        f = _pair_fidelity(net, p, tr.sim_kind, tr.x, tr.sim_targets)
-        if va is None:
-            return f, jnp.zeros((0,))
-        return f, _pair_fidelity(net, p, va.sim_kind, va.x, va.sim_targets)
-
-    step_jit = jax.jit(step_fn)
-    fids_jit = jax.jit(fids)
+    step_jit, fids_jit = _programs(
+        net, tr.sim_kind, None if va is None else va.sim_kind, train_m, train_a, pmm_cfg, popt, tx, gradient,
+        batch, n,
+    )
+    val_args = () if va is None else (va.x, va.sim_targets)
     off_tr = np.asarray(tr.offsets)
     off_va = None if va is None else np.asarray(va.offsets)
 
     def evaluate(p: NetworkParams) -> dict[str, float]:
-        a, b = jax.device_get(fids_jit(p))
+        a, b = jax.device_get(fids_jit(p, tr.x, tr.sim_targets, *val_args))
         a, b = np.asarray(a), np.asarray(b)
         row = {"cost": float(np.mean(off_tr - a))}
         if off_va is not None:
