@@ -4,7 +4,7 @@
 - :mod:`~dqnn.training.pmm`: parameter-matrix multiplication (Eq. 13, Beer et al.);
 - :mod:`~dqnn.training.gradient`: Adam / SGD on circuit angles (autodiff or parameter shift);
 - :mod:`~dqnn.training.pmm_optim`: PMM with momentum, RMSprop, Adam, Nadam (Beer et al.'s MATLAB code);
-- :mod:`~dqnn.training.fit`: :func:`fit` / :func:`train`: any network, any data (:mod:`~dqnn.training.data`),
+- :mod:`~dqnn.training.trainer`: :func:`fit` / :func:`train`: any network, any data (:mod:`~dqnn.training.data`),
   PMM and optax together, mini-batches, validation, early stopping, checkpoints and bit-identical resume;
 - :mod:`~dqnn.training.networks`: trainable networks from given unitaries;
 - :mod:`~dqnn.training.loop`: :class:`TrainConfig` (canned tasks), :func:`sweep`;
@@ -13,7 +13,7 @@
 
 from dqnn.training.gradient import GradientConfig, circuit_network, hea_perceptron
 from dqnn.training.data import TrainData, load_data, save_data
-from dqnn.training.fit import EarlyStop, FitResult, fit, train
+from dqnn.training.trainer import EarlyStop, FitResult, fit, train
 from dqnn.training.loop import TrainConfig, TrainResult, load_params, prepare, save_params, sweep
 from dqnn.training.networks import from_unitaries, trainable
 from dqnn.training.objectives import accuracy, objective, observable_factors, per_pair_fidelity

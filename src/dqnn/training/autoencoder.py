@@ -27,7 +27,7 @@ import numpy as np
 
 from dqnn import datasets
 from dqnn.presets import architectures
-from dqnn.training.fit import fit
+from dqnn.training.trainer import fit
 from dqnn.training.objectives import per_pair_fidelity
 from dqnn.training.pmm import PMMConfig
 from dqnn.training.pmm_optim import PMMOptimizer

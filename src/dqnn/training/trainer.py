@@ -49,6 +49,7 @@ import optax
 from dqnn._jax import Array
 from dqnn.costs import per_pair
 from dqnn.model.angles import angle_indices
+from dqnn.model.families import Fixed
 from dqnn.model.network import Network, NetworkParams
 from dqnn.training import folders, pmm, pmm_optim
 from dqnn.training import gradient as grad_mod
@@ -166,9 +167,17 @@ def _hash_tree(tree: Any) -> str:
     return h.hexdigest()
 
 
-def _network_fingerprint(net: Network, params: NetworkParams) -> str:
-    mats = [p.unitary.matrix(params[l][j]) for l, layer in enumerate(net.layers) for j, p in enumerate(layer)]
-    return _hash_tree([mats, params]) + ":" + hashlib.sha256(net.describe().encode()).hexdigest()[:16]
+def _network_fingerprint(net: Network) -> str:
+    """SHA-256 of the widths and every perceptron's wires and family (a Fixed matrix by its bytes); computes nothing."""
+    h = hashlib.sha256(repr(net.widths).encode())
+    for layer in net.layers:
+        for p in layer:
+            h.update(f"{p.inputs}{p.outputs}{type(p.unitary).__name__}".encode())
+            if isinstance(p.unitary, Fixed):
+                h.update(np.ascontiguousarray(p.unitary.unitary).tobytes())
+            else:
+                h.update(repr(p.unitary).encode())
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,7 +212,7 @@ def _pair_fidelity(net: Network, params: NetworkParams, kind: str, x: Array, t: 
 
 def _config(
     net: Network,
-    params0: NetworkParams,
+    params0: NetworkParams | None,
     data: TrainData,
     cost: str,
     desc: str,
@@ -220,7 +229,8 @@ def _config(
 ) -> dict[str, Any]:
     return {
         "network": net.describe(),
-        "network_fingerprint": _network_fingerprint(net, params0),
+        "network_fingerprint": _network_fingerprint(net),
+        "params_fingerprint": None if params0 is None else _hash_tree(params0),
         "data_fingerprint": data.fingerprint(),
         "num_pairs": data.num_pairs,
         "num_validation": 0 if data.val_inputs is None else int(data.val_inputs.shape[0]),
@@ -362,14 +372,11 @@ def fit(
     if early_stop is not None and early_stop.monitor == "val_cost" and not d.has_validation:
         raise ValueError("early_stop: monitor='val_cost' needs a validation set")
     k_init, k_run = jax.random.split(jax.random.key(seed))
-    params0 = network.init(k_init) if params is None else params
-    if jax.tree.structure(params0) != jax.tree.structure(jax.eval_shape(network.init, k_init)):
-        raise ValueError("params: the structure does not match network.init's (params[l][j] per perceptron)")
     if train_a:
         grad_mod.check_angles(network, grad_mod.GradientConfig("adam", 0.1, gradient))  # type: ignore[arg-type]
     config = _config(
         network,
-        params0,
+        params,
         d,
         cost,
         desc,
@@ -388,6 +395,9 @@ def fit(
     ckpt = None if out is None else out / folders.CHECKPOINT
     if out is not None:
         folders.check_folder(out, config, resume)  # before anything is compiled
+    if params is not None and jax.tree.structure(params) != jax.tree.structure(jax.eval_shape(network.init, k_init)):
+        raise ValueError("params: the structure does not match network.init's (params[l][j] per perceptron)")
+    params0 = network.init(k_init) if params is None else params
 
     # ------------------------------------------------------------------ programs
     n_out = network.num_outputs
