@@ -141,7 +141,16 @@ def _user_files(tmp_path):  # type: ignore[no-untyped-def]
 
 
 def test_cli_network_and_data_resume_and_refusals(tmp_path, monkeypatch):
-    base = _user_files(tmp_path) + ["--method", "pmm", "--convention", "code", "--lambda", "2", "--checkpoint-every", "2"]
+    base = _user_files(tmp_path) + [
+        "--method",
+        "pmm",
+        "--convention",
+        "code",
+        "--lambda",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
     r = runner.invoke(app, [*base, "--steps", "6", "--out", str(tmp_path / "full")])
     assert r.exit_code == 0, r.output
     for name in ("metrics.csv", "params.npz", "summary.json", "training.png", "checkpoint.npz"):

@@ -214,7 +214,9 @@ def classification_data(
         t = jax.random.uniform(k_t, (), minval=0.0, maxval=tmax, dtype=jnp.float64)
         phi = jax.random.uniform(k_p, (), minval=0.0, maxval=2 * np.pi, dtype=jnp.float64)
         a, b = jnp.cos(t / 2), jnp.exp(1j * phi) * jnp.sin(t / 2)
-        c = jnp.where(y == 0, jnp.array([1, 0]) * a + jnp.array([0, 1]) * b, jnp.array([0, 1]) * a + jnp.array([1, 0]) * b)
+        c = jnp.where(
+            y == 0, jnp.array([1, 0]) * a + jnp.array([0, 1]) * b, jnp.array([0, 1]) * a + jnp.array([1, 0]) * b
+        )
         rest = states.haar_state(k_r, num_qubits - 1) if num_qubits > 1 else jnp.ones((1,), dtype=jnp.complex128)
         return w @ jnp.kron(c.astype(jnp.complex128), rest), y
 

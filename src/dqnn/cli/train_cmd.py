@@ -149,7 +149,9 @@ def train_command(
             raise typer.Exit(2) from err
         keys = ("cost", "val_cost", "accuracy", "val_accuracy", "stopped")
         shown = {k: summary[k] for k in keys if k in summary}
-        console.print(json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True)
+        console.print(
+            json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True
+        )
         console.print(f"results written to {out}")
         return
     from dqnn.training.loop import TrainConfig, sweep, train
@@ -194,9 +196,9 @@ def train_command(
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}", soft_wrap=True)
         raise typer.Exit(2) from err
-    keys = ("train_fidelity", "test_fidelity", "train_accuracy", "test_accuracy")
-    shown = {k: summary[k] for k in keys if k in summary}
-    console.print(json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float))
+    task_keys = ("train_fidelity", "test_fidelity", "train_accuracy", "test_accuracy")
+    shown = {k: summary[k] for k in task_keys if k in summary}
+    console.print(json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True)
     console.print(f"results written to {out}")
 
 

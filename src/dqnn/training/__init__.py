@@ -11,15 +11,15 @@
 - :mod:`~dqnn.training.plots` and :func:`beer_panel` (the Beer-style panel of ``dqnn reproduce``).
 """
 
-from dqnn.training.gradient import GradientConfig, circuit_network, hea_perceptron
 from dqnn.training.data import TrainData, load_data, save_data
-from dqnn.training.trainer import EarlyStop, FitResult, fit, train
+from dqnn.training.gradient import GradientConfig, circuit_network, hea_perceptron
 from dqnn.training.loop import TrainConfig, TrainResult, load_params, prepare, save_params, sweep
 from dqnn.training.networks import from_unitaries, trainable
 from dqnn.training.objectives import accuracy, objective, observable_factors, per_pair_fidelity
 from dqnn.training.panel import beer_panel
 from dqnn.training.pmm import PMMConfig, fidelity_and_generators, generators_autodiff, make_pmm_update, pmm_update
 from dqnn.training.pmm_optim import PMMOptimizer
+from dqnn.training.trainer import EarlyStop, FitResult, fit, train
 
 __all__ = [
     "EarlyStop",
@@ -33,9 +33,9 @@ __all__ = [
     "accuracy",
     "beer_panel",
     "circuit_network",
+    "fidelity_and_generators",
     "fit",
     "from_unitaries",
-    "fidelity_and_generators",
     "generators_autodiff",
     "hea_perceptron",
     "load_data",

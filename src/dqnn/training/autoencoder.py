@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,10 @@ import numpy as np
 
 from dqnn import datasets
 from dqnn.presets import architectures
-from dqnn.training.trainer import fit
 from dqnn.training.objectives import per_pair_fidelity
 from dqnn.training.pmm import PMMConfig
 from dqnn.training.pmm_optim import PMMOptimizer
+from dqnn.training.trainer import fit
 
 PROTOCOLS: tuple[str, ...] = ("noisy", "clean")
 
@@ -48,8 +48,8 @@ class DenoiseConfig:
     pairs: int = 40
     test: int = 200
     steps: int = 100
-    pmm: PMMConfig = PMMConfig(eps=0.2, eta=1.0)
-    pmm_optimizer: PMMOptimizer = PMMOptimizer()
+    pmm: PMMConfig = field(default_factory=lambda: PMMConfig(eps=0.2, eta=1.0))
+    pmm_optimizer: PMMOptimizer = field(default_factory=PMMOptimizer)
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -126,7 +126,8 @@ def as_data(data: Any, validation: Any = None) -> TrainData:
         out = TrainData(np.asarray(data[0]), np.asarray(data[1]))
     else:
         raise TypeError(
-            f"data: expected TrainData, a path, an (inputs, targets) pair or a datasets.Split, got {type(data).__name__}"
+            "data: expected TrainData, a path, an (inputs, targets) pair or a datasets.Split, got "
+            f"{type(data).__name__}"
         )
     if validation is not None:
         if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
@@ -161,11 +162,12 @@ def _check_targets(t: np.ndarray, cost: str, n: int, n_out: int, where: str) -> 
         if t.ndim != 1 or not np.all(np.isin(t, (0, 1))):
             raise ValueError(f"{where}: label cost needs (N,) labels in {{0, 1}}, got shape {t.shape}")
         return t.astype(np.int32)
-    ok = {
+    shapes: dict[str, list[tuple[int, ...]]] = {
         "global": [(n, d), (n, d, d)],
         "local": [(n, n_out, 2)],
         "observable": [(n, d, d)],
-    }[cost]
+    }
+    ok = shapes[cost]
     if t.shape not in ok:
         raise ValueError(f"{where}: {cost} cost needs targets of shape {' or '.join(map(str, ok))}, got {t.shape}")
     t = t.astype(np.complex128)

@@ -125,7 +125,9 @@ def update(
     scale = config.eps * config.eta / num_pairs
     out, vs, rs = [], [], []
     for l, layer in enumerate(net.layers):
-        row, vrow, rrow = [], [], []
+        row: list[Any] = []
+        vrow: list[Any] = []
+        rrow: list[Any] = []
         for j, p in enumerate(layer):
             k = ks[l][j]
             if k is None:

@@ -395,7 +395,8 @@ def fit(
     ckpt = None if out is None else out / folders.CHECKPOINT
     if out is not None:
         folders.check_folder(out, config, resume)  # before anything is compiled
-    if params is not None and jax.tree.structure(params) != jax.tree.structure(jax.eval_shape(network.init, k_init)):
+    template = None if params is None else jax.tree.structure(jax.eval_shape(network.init, k_init))
+    if params is not None and str(jax.tree.structure(params)) != str(template):
         raise ValueError("params: the structure does not match network.init's (params[l][j] per perceptron)")
     params0 = network.init(k_init) if params is None else params
 
@@ -409,8 +410,17 @@ def fit(
     net = network
     label = cost == "label"
     step_jit, fids_jit = _programs(
-        net, tr.sim_kind, None if va is None else va.sim_kind, train_m, train_a, pmm_cfg, popt, tx, gradient,
-        batch, n,
+        net,
+        tr.sim_kind,
+        None if va is None else va.sim_kind,
+        train_m,
+        train_a,
+        pmm_cfg,
+        popt,
+        tx,
+        gradient,
+        batch,
+        n,
     )
     val_args = () if va is None else (va.x, va.sim_targets)
     off_tr = np.asarray(tr.offsets)
