@@ -110,6 +110,28 @@ def noisy_unitary_data(
     return y, data._replace(train_targets=targets), idx
 
 
+def noisy_pairs(key: Array, num_qubits: int, total: int, num_noisy: int) -> tuple[Array, Array, np.ndarray]:
+    """Beer et al.'s noisy training data: ``total`` pairs of :func:`unitary_data` of which ``num_noisy`` (a seeded
+    choice) are replaced by pairs with a Haar-random input *and* a Haar-random output.
+
+    Returns ``(inputs (total, 2**n), targets (total, 2**n), clean)`` with ``clean`` a boolean mask ``(total,)``.
+    """
+    _check_count("noisy_pairs: total", total, 1)
+    _check_count("noisy_pairs: num_noisy", num_noisy)
+    if num_noisy > total:
+        raise ValueError(f"noisy_pairs: num_noisy={num_noisy} exceeds total={total}")
+    _, data = unitary_data(key, num_qubits, total, 0)
+    k_sel, k_in, k_out = jax.random.split(jax.random.fold_in(key, 0x6E6F7079), 3)
+    idx = np.sort(np.asarray(jax.random.permutation(k_sel, total))[:num_noisy])
+    x, t = data.train_inputs, data.train_targets
+    if idx.size:
+        x = x.at[idx].set(haar_states(k_in, num_qubits, total)[idx])
+        t = t.at[idx].set(haar_states(k_out, num_qubits, total)[idx])
+    clean = np.ones(total, dtype=bool)
+    clean[idx] = False
+    return x, t, clean
+
+
 def ising_hamiltonian(num_qubits: int, field: float, coupling: float = 1.0, periodic: bool = False) -> sp.csr_matrix:
     """``H = -J sum_i Z_i Z_{i+1} - h sum_i X_i`` as a sparse ``(2**n, 2**n)`` matrix (qubit 0 most significant)."""
     _check_count("ising_hamiltonian: num_qubits", num_qubits, 1)
@@ -279,6 +301,7 @@ __all__ = [
     "ising_hamiltonian",
     "noisy_ghz",
     "noisy_indices",
+    "noisy_pairs",
     "noisy_unitary_data",
     "split",
     "unitary_data",
