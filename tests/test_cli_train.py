@@ -206,3 +206,16 @@ def test_cli_task_folder_is_not_overwritten(tmp_path, monkeypatch):
     assert r.exit_code == 2 and "--resume" in r.output
     r = runner.invoke(app, [*base, "--steps", "2", "--seed", "4", "--resume", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "another configuration" in r.output
+
+
+def test_cli_experiment_writes_result_and_figure(tmp_path):
+    out = tmp_path / "g"
+    r = runner.invoke(
+        app, ["train", "--experiment", "noisy", "--widths", "1,1", "--pairs", "2", "--steps", "3"] + ["--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["noisy"] == [0, 1] and len(result["fidelity"]) == 2
+    assert (out / "noisy.png").is_file()
+    r = runner.invoke(app, ["train", "--experiment", "gan", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--experiment" in r.output

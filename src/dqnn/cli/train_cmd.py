@@ -112,9 +112,25 @@ def train_command(
         int | None, typer.Option(help="Stop after this many steps without the cost falling by more than --tol.")
     ] = None,
     tol: Annotated[float, typer.Option(help="Smallest improvement that counts (with --patience).")] = 0.0,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            help="Run one of Beer et al.'s experiments instead: generalisation, noisy (pairs of --widths, N = --pairs)"
+            " or denoise (autoencoder on GHZ(widths[0]), noise levels --noise); writes result.json and a PNG."
+        ),
+    ] = None,
+    subsets: Annotated[int, typer.Option(help="--experiment generalisation: random subsets per n.")] = 5,
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
     --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
+    if experiment is not None:
+        try:
+            path = _experiment(experiment, out, widths, pairs, noise, steps, seed, subsets)
+        except ValueError as err:
+            console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            raise typer.Exit(2) from err
+        console.print(f"results written to {path}")
+        return
     if network is not None or data is not None:
         try:
             summary = _train_network(
@@ -300,3 +316,44 @@ def _train_network(
     finally:
         bar.stop()
     return res.summary
+
+
+EXPERIMENTS: tuple[str, ...] = ("generalisation", "noisy", "denoise")
+
+
+def _experiment(
+    name: str,
+    out: Path,
+    widths: str,
+    pairs: list[str] | None,
+    noise: list[str] | None,
+    steps: int,
+    seed: int,
+    subsets: int,
+) -> Path:
+    """``dqnn train --experiment NAME``: :mod:`dqnn.training.experiments` or the denoising autoencoder."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"--experiment {name!r} is not one of {', '.join(EXPERIMENTS)}")
+    ws = tuple(parse_list([widths], "--widths", int))
+    if len(ws) < 2 or min(ws) < 1:
+        raise ValueError(f"--widths {list(ws)} need at least two layers of >= 1 qubit")
+    total = parse_list(pairs, "--pairs", int)[0] if pairs else 8
+    out.mkdir(parents=True, exist_ok=True)
+    if name == "denoise":
+        from dqnn.training.autoencoder import DenoiseConfig, denoising_curve
+
+        ps = parse_list(noise, "--noise", float) if noise else [0.0, 0.1, 0.2, 0.3]
+        cfg = DenoiseConfig(num_qubits=ws[0], hidden=ws[1:-1], pairs=total, steps=steps, seed=seed)
+        if ws[-1] != ws[0] or len(ws) < 3:
+            raise ValueError(f"--widths {list(ws)}: the autoencoder needs [n, ..., n] with a hidden layer")
+        result: dict[str, Any] = denoising_curve(cfg, ps, out)
+    else:
+        from dqnn.training import experiments
+
+        if name == "generalisation":
+            result = experiments.generalisation(ws, total, subsets, steps, seed=seed)
+        else:
+            result = experiments.noisy_data(ws, total, None, steps, seed=seed)
+        result["plot"] = str(experiments.write_figure(result, out / f"{name}.png"))
+    (out / "result.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return out

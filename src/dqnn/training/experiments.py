@@ -63,9 +63,13 @@ def generalisation(
         for s in range(subsets):
             idx = np.sort(np.asarray(jax.random.permutation(jax.random.fold_in(k_sub, 1000 * n + s), total))[:n])
             res = fit(
-                net, (x[idx], t[idx]), method="pmm", pmm_config=pmm, steps=steps, seed=int(
-                    jax.random.randint(jax.random.fold_in(k_init, 1000 * n + s), (), 0, 2**31 - 1)
-                ), plot=False,
+                net,
+                (x[idx], t[idx]),
+                method="pmm",
+                pmm_config=pmm,
+                steps=steps,
+                seed=int(jax.random.randint(jax.random.fold_in(k_init, 1000 * n + s), (), 0, 2**31 - 1)),
+                plot=False,
             )
             scores.append(float(np.mean(_fidelities(net, res.params, jnp.asarray(x), jnp.asarray(t)))))
         means.append(float(np.mean(scores)))
