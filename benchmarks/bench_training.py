@@ -5,6 +5,10 @@ Usage: ``python benchmarks/bench_training.py [--widths 2,3,2 3,3,3 ...] [--metho
 a random unitary; PMM on global Haar perceptrons, Adam on hardware-efficient circuit perceptrons with
 autodiff gradients). Compilation is timed separately (first step) and excluded from the per-step time;
 the metric evaluation of the run loop is not included. Prints a table; asserts nothing.
+
+``--pmm-variants`` times one PMM step of every update rule of :mod:`dqnn.training.pmm_optim` (plain, momentum,
+RMSprop, Adam, Nadam; Beer et al.'s code convention) on the same unitaries and ``--pairs`` pairs instead: the
+extra cost of an optimiser over plain PMM (one ``eigvalsh`` per perceptron for the second moment).
 """
 
 from __future__ import annotations
@@ -38,6 +42,42 @@ def time_steps(config: TrainConfig, steps: int) -> tuple[float, float, int]:
     return first, per, n_par
 
 
+def time_pmm_variants(widths: tuple[int, ...], pairs: int, steps: int) -> dict[str, tuple[float, float]]:
+    """``{rule: (compile + first step s, median s per step)}`` of a jitted PMM step with each update rule."""
+    import statistics
+
+    from dqnn import datasets
+    from dqnn.presets import architectures
+    from dqnn.training import objectives, pmm, pmm_optim
+
+    net = architectures.global_haar(widths)
+    params = net.init(jax.random.key(0))
+    _, data = datasets.unitary_data(jax.random.key(1), widths[0], pairs, 0)
+    facs = pmm.input_factors(data.train_inputs)
+    obs = objectives.observable_factors("global", data.train_targets, net.num_outputs)
+    cfg = pmm.PMMConfig.beer(0.1, 1.0)
+    out = {}
+    for name in pmm_optim.PMM_OPTIMIZERS:
+        opt = pmm_optim.PMMOptimizer(name, momentum=0.0 if name in ("plain", "rmsprop") else 0.8, beta=0.999)
+
+        def step(p, s, t, opt=opt):  # type: ignore[no-untyped-def]
+            gens = pmm.generators_from_factors(net, p, facs, obs)[1]
+            return pmm_optim.update(net, p, gens, pairs, cfg, opt, s, t)
+
+        fn = jax.jit(step)
+        state = pmm_optim.init_state(net, params)
+        t0 = time.perf_counter()
+        p, state = jax.block_until_ready(fn(params, state, 1))
+        first = time.perf_counter() - t0
+        times = []
+        for k in range(steps):
+            t0 = time.perf_counter()
+            p, state = jax.block_until_ready(fn(p, state, k + 2))
+            times.append(time.perf_counter() - t0)
+        out[name] = (first, statistics.median(times))
+    return out
+
+
 def main() -> None:
     """Parse arguments, time every (widths, method) pair and print a table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,8 +86,16 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--steps", type=int, default=5, help="timed steps after the first")
     ap.add_argument("--depth", type=int, default=4, help="entangling layers per circuit perceptron (adam/sgd)")
+    ap.add_argument("--pmm-variants", action="store_true", help="time every PMM update rule instead")
     args = ap.parse_args()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}; N={args.pairs} training pairs")
+    if args.pmm_variants:
+        print(f"{'widths':>12} {'rule':>9} {'compile+1st (s)':>16} {'per step (ms)':>14}")
+        for w in args.widths:
+            widths = tuple(int(v) for v in w.split(","))
+            for name, (first, per) in time_pmm_variants(widths, args.pairs, args.steps).items():
+                print(f"{w:>12} {name:>9} {first:>16.2f} {1e3 * per:>14.2f}", flush=True)
+        return
     print(f"{'widths':>12} {'method':>6} {'params':>8} {'compile+1st (s)':>16} {'per step (ms)':>14}")
     for w in args.widths:
         widths = tuple(int(v) for v in w.split(","))

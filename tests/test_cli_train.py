@@ -123,3 +123,99 @@ def test_cli_bad_input_names_the_culprit(tmp_path, extra, culprit):
     assert r.exit_code == 2
     assert culprit in r.output
     assert "Traceback" not in r.output
+
+
+# --------------------------------------------------------------------------- dqnn train --network SPEC --data FILE
+
+
+def _user_files(tmp_path):  # type: ignore[no-untyped-def]
+    from dqnn import datasets
+    from dqnn.training import TrainData, save_data
+
+    spec = tmp_path / "net.json"
+    layers = [[{"inputs": [0], "outputs": [0]}, {"inputs": [0], "outputs": [1]}], [{"inputs": [0, 1], "outputs": [0]}]]
+    spec.write_text(json.dumps({"widths": [1, 2, 1], "layers": layers}))
+    _, s = datasets.unitary_data(jax.random.key(0), 1, 5, 3)
+    data = save_data(tmp_path / "d.npz", TrainData(*(np.asarray(a) for a in s)))
+    return ["train", "--network", str(spec), "--data", str(data)]
+
+
+def test_cli_network_and_data_resume_and_refusals(tmp_path, monkeypatch):
+    base = _user_files(tmp_path) + [
+        "--method",
+        "pmm",
+        "--convention",
+        "code",
+        "--lambda",
+        "2",
+        "--checkpoint-every",
+        "2",
+    ]
+    r = runner.invoke(app, [*base, "--steps", "6", "--out", str(tmp_path / "full")])
+    assert r.exit_code == 0, r.output
+    for name in ("metrics.csv", "params.npz", "summary.json", "training.png", "checkpoint.npz"):
+        assert (tmp_path / "full" / name).is_file(), name
+    summary = json.loads((tmp_path / "full" / "summary.json").read_text())
+    assert summary["steps"] == 6 and summary["config"]["pmm"]["convention"] == "code"
+    assert summary["config"]["pmm"]["eta"] == 0.5 and "val_cost" in summary
+    rows = read_metrics(tmp_path / "full" / "metrics.csv")
+    assert len(rows) == 7 and rows[-1]["cost"] < rows[0]["cost"]
+    # stop after 3 steps, then resume to 6: the same file, byte for byte
+    assert runner.invoke(app, [*base, "--steps", "3", "--out", str(tmp_path / "cut")]).exit_code == 0
+    r = runner.invoke(app, [*base, "--steps", "6", "--resume", "--out", str(tmp_path / "cut")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "cut" / "metrics.csv").read_text() == (tmp_path / "full" / "metrics.csv").read_text()
+    with np.load(tmp_path / "cut" / "params.npz") as a, np.load(tmp_path / "full" / "params.npz") as b:
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
+
+    # refusals happen before anything is compiled (the program builder is never reached)
+    import dqnn.training.trainer as fit_mod
+
+    def no_compiling(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("compiled before refusing")
+
+    monkeypatch.setattr(fit_mod, "_programs", no_compiling)
+    r = runner.invoke(app, [*base, "--steps", "6", "--seed", "1", "--out", str(tmp_path / "full")])
+    assert r.exit_code == 2 and "another configuration" in r.output and "seed" in r.output
+    assert len(r.output.strip().splitlines()) == 1  # one line
+    r = runner.invoke(app, [*base, "--steps", "9", "--out", str(tmp_path / "full")])
+    assert r.exit_code == 2 and "--resume" in r.output
+    for extra, culprit in (
+        (["--cost", "hinge"], "cost"),
+        (["--pairs", "3"], "--pairs"),
+        (["--pmm-optimizer", "adam"], "momentum"),
+        (["--eta", "1"], "--eta"),
+    ):
+        r = runner.invoke(app, [*base, *extra, "--steps", "2", "--out", str(tmp_path / "x")])
+        assert r.exit_code == 2 and culprit in r.output, (extra, r.output)
+    r = runner.invoke(app, ["train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "y")])
+    assert r.exit_code == 2 and "--network" in r.output
+
+
+def test_cli_task_folder_is_not_overwritten(tmp_path, monkeypatch):
+    base = ["train", "--widths", "1,1", "--pairs", "2", "--test-pairs", "2"]
+    assert runner.invoke(app, [*base, "--steps", "2", "--out", str(tmp_path)]).exit_code == 0
+    import dqnn.training.loop as loop_mod
+
+    def no_compiling(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("prepared before refusing")
+
+    monkeypatch.setattr(loop_mod, "prepare", no_compiling)
+    r = runner.invoke(app, [*base, "--steps", "5", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "--resume" in r.output
+    r = runner.invoke(app, [*base, "--steps", "2", "--seed", "4", "--resume", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "another configuration" in r.output
+
+
+def test_cli_experiment_writes_result_and_figure(tmp_path):
+    out = tmp_path / "g"
+    r = runner.invoke(
+        app, ["train", "--experiment", "noisy", "--widths", "1,1", "--pairs", "2", "--steps", "3"] + ["--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["noisy"] == [0, 1] and len(result["fidelity"]) == 2
+    assert (out / "noisy.png").is_file()
+    r = runner.invoke(app, ["train", "--experiment", "gan", "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--experiment" in r.output

@@ -96,3 +96,21 @@ def test_split_and_bad_counts():
         datasets.split(x, np.arange(4), 2)
     with pytest.raises(ValueError, match="num_train"):
         datasets.unitary_data(jax.random.key(0), 2, -1, 3)
+
+
+def test_classification_data_is_separated_by_one_measurement():
+    split, w = datasets.classification_data(jax.random.key(4), 3, 30, 20, margin=0.4)
+    w = np.asarray(w)
+    assert gates.unitarity_error(w) < 1e-12
+    z0 = w @ np.kron(np.asarray(gates.Z), np.eye(4)) @ w.conj().T  # W Z_0 W^dagger
+    bound = np.sin(0.4 * np.pi / 2)
+    for xs, ys in ((split.train_inputs, split.train_targets), (split.test_inputs, split.test_targets)):
+        xs, ys = np.asarray(xs), np.asarray(ys)
+        np.testing.assert_allclose(np.linalg.norm(xs, axis=1), 1.0, atol=1e-12)
+        z = np.real(np.einsum("ni,ij,nj->n", xs.conj(), z0, xs))
+        assert np.all(z[ys == 0] >= bound - 1e-12) and np.all(z[ys == 1] <= -bound + 1e-12)
+        assert 0 < ys.sum() < len(ys)  # both classes drawn
+    again, _ = datasets.classification_data(jax.random.key(4), 3, 10, 20, margin=0.4)
+    np.testing.assert_allclose(again.train_inputs, split.train_inputs[:10], atol=1e-14)  # nested
+    with pytest.raises(ValueError, match="margin"):
+        datasets.classification_data(jax.random.key(0), 2, 2, 2, margin=0.0)

@@ -8,6 +8,10 @@
   ``H = -J sum_i Z_i Z_{i+1} - h sum_i X_i`` (exact diagonalisation, :func:`ising_ground_state`), labelled
   ``0`` in the ferromagnetic phase (``h < J``) and ``1`` in the paramagnetic phase (``h > J``)
   (:func:`ising_data`).
+- A separable two-class state-classification set (:func:`classification_data`): ``W (|c_y> (x) |r>)`` with a
+  seeded Haar-random ``W``, a label qubit ``|c_y>`` within a cap around ``|y>`` and Haar-random rest ``|r>``.
+- GHZ states with spin-flip or dephasing noise, the data of the denoising quantum autoencoder of Bondarenko and
+  Feldmann, PRL 124, 130502 (2020) (:func:`ghz_state`, :func:`noisy_ghz`).
 
 Every random draw comes from a JAX key. Pair ``i`` of a set is drawn from ``fold_in(key, i)``, so the
 first ``N`` training pairs do not depend on how many pairs are asked for (nested training sets for a
@@ -106,6 +110,28 @@ def noisy_unitary_data(
     return y, data._replace(train_targets=targets), idx
 
 
+def noisy_pairs(key: Array, num_qubits: int, total: int, num_noisy: int) -> tuple[Array, Array, np.ndarray]:
+    """Beer et al.'s noisy training data: ``total`` pairs of :func:`unitary_data` of which ``num_noisy`` (a seeded
+    choice) are replaced by pairs with a Haar-random input *and* a Haar-random output.
+
+    Returns ``(inputs (total, 2**n), targets (total, 2**n), clean)`` with ``clean`` a boolean mask ``(total,)``.
+    """
+    _check_count("noisy_pairs: total", total, 1)
+    _check_count("noisy_pairs: num_noisy", num_noisy)
+    if num_noisy > total:
+        raise ValueError(f"noisy_pairs: num_noisy={num_noisy} exceeds total={total}")
+    _, data = unitary_data(key, num_qubits, total, 0)
+    k_sel, k_in, k_out = jax.random.split(jax.random.fold_in(key, 0x6E6F7079), 3)
+    idx = np.sort(np.asarray(jax.random.permutation(k_sel, total))[:num_noisy])
+    x, t = data.train_inputs, data.train_targets
+    if idx.size:
+        x = x.at[idx].set(haar_states(k_in, num_qubits, total)[idx])
+        t = t.at[idx].set(haar_states(k_out, num_qubits, total)[idx])
+    clean = np.ones(total, dtype=bool)
+    clean[idx] = False
+    return x, t, clean
+
+
 def ising_hamiltonian(num_qubits: int, field: float, coupling: float = 1.0, periodic: bool = False) -> sp.csr_matrix:
     """``H = -J sum_i Z_i Z_{i+1} - h sum_i X_i`` as a sparse ``(2**n, 2**n)`` matrix (qubit 0 most significant)."""
     _check_count("ising_hamiltonian: num_qubits", num_qubits, 1)
@@ -183,14 +209,99 @@ def ising_data(
     return data, fields
 
 
+def classification_data(
+    key: Array, num_qubits: int, num_train: int, num_test: int, margin: float = 0.5
+) -> tuple[Split, Array]:
+    """Two classes of ``n``-qubit states that one measurement separates: ``x = W (|c> (x) |r>)``.
+
+    Label ``y`` (a fair coin per state) sets the label qubit ``|c> = cos(t/2)|y> + e^{i phi} sin(t/2)|1-y>`` with
+    ``t`` uniform in ``[0, (1 - margin) pi/2]`` and ``phi`` uniform; ``|r>`` is Haar-random on the other ``n - 1``
+    qubits and ``W`` one seeded Haar-random unitary on all ``n``. Measuring ``W^dagger Z_0 W`` classifies every
+    state right (``<Z_0> >= sin(margin pi/2)`` for ``y = 0``, ``<= -sin(margin pi/2)`` for ``y = 1``).
+    Returns ``(split, W)``: inputs ``(N, 2**n)``, targets ``(N,)`` int32 labels; state ``i`` of each part from
+    ``fold_in``, so training sets are nested.
+    """
+    _check_count("classification_data: num_qubits", num_qubits, 1)
+    _check_count("classification_data: num_train", num_train)
+    _check_count("classification_data: num_test", num_test)
+    if not 0.0 < margin <= 1.0:
+        raise ValueError(f"classification_data: margin={margin} must lie in (0, 1]")
+    k_w, k_train, k_test = jax.random.split(key, 3)
+    w = gates.haar_unitary(k_w, 2**num_qubits)
+    tmax = (1.0 - margin) * np.pi / 2
+
+    def one(k: Array) -> tuple[Array, Array]:
+        k_y, k_t, k_p, k_r = jax.random.split(k, 4)
+        y = jax.random.bernoulli(k_y).astype(jnp.int32)
+        t = jax.random.uniform(k_t, (), minval=0.0, maxval=tmax, dtype=jnp.float64)
+        phi = jax.random.uniform(k_p, (), minval=0.0, maxval=2 * np.pi, dtype=jnp.float64)
+        a, b = jnp.cos(t / 2), jnp.exp(1j * phi) * jnp.sin(t / 2)
+        c = jnp.where(
+            y == 0, jnp.array([1, 0]) * a + jnp.array([0, 1]) * b, jnp.array([0, 1]) * a + jnp.array([1, 0]) * b
+        )
+        rest = states.haar_state(k_r, num_qubits - 1) if num_qubits > 1 else jnp.ones((1,), dtype=jnp.complex128)
+        return w @ jnp.kron(c.astype(jnp.complex128), rest), y
+
+    def part(k: Array, m: int) -> tuple[Array, Array]:
+        if m == 0:
+            return jnp.zeros((0, 2**num_qubits), dtype=jnp.complex128), jnp.zeros((0,), dtype=jnp.int32)
+        return jax.vmap(lambda i: one(jax.random.fold_in(k, i)))(jnp.arange(m))
+
+    (xtr, ytr), (xte, yte) = part(k_train, num_train), part(k_test, num_test)
+    return Split(xtr, ytr, xte, yte), w
+
+
+def ghz_state(num_qubits: int, sign: int = 1) -> np.ndarray:
+    """``(|0...0> + sign |1...1>) / sqrt(2)`` as a ``(2**n,)`` complex128 vector."""
+    _check_count("ghz_state: num_qubits", num_qubits, 1)
+    v = np.zeros(2**num_qubits, dtype=np.complex128)
+    v[0], v[-1] = 1 / np.sqrt(2), sign / np.sqrt(2)
+    return v
+
+
+#: Noise models of :func:`noisy_ghz`.
+GHZ_NOISE: tuple[str, ...] = ("spin-flip", "dephasing")
+
+
+def noisy_ghz(key: Array, num_qubits: int, count: int, p: float, noise: str = "spin-flip") -> Array:
+    """``count`` noisy GHZ states ``(count, 2**n)``: each qubit of each state independently gets ``X`` (spin flip,
+    as Bondarenko and Feldmann's ``SpinFlipNoise``) or ``Z`` (dephasing) with probability ``p``; pure states,
+    state ``i`` from ``fold_in(key, i)``."""
+    _check_count("noisy_ghz: count", count)
+    if noise not in GHZ_NOISE:
+        raise ValueError(f"noisy_ghz: noise {noise!r} is not one of {GHZ_NOISE}")
+    if not 0.0 <= p <= 0.5:
+        raise ValueError(f"noisy_ghz: p={p} must lie in [0, 0.5]")
+    n = num_qubits
+    psi = jnp.asarray(ghz_state(n))
+    idx = jnp.arange(2**n)
+    bits = (idx[:, None] >> (n - 1 - jnp.arange(n))[None, :]) & 1  # (2**n, n), qubit 0 most significant
+
+    def one(k: Array) -> Array:
+        hit = jax.random.bernoulli(k, p, (n,)).astype(jnp.int32)
+        if noise == "spin-flip":
+            mask = jnp.sum(hit * 2 ** (n - 1 - jnp.arange(n)))
+            return psi[jnp.bitwise_xor(idx, mask)]
+        return psi * (-1.0) ** jnp.sum(bits * hit[None, :], axis=1)
+
+    if count == 0:
+        return jnp.zeros((0, 2**n), dtype=jnp.complex128)
+    return jax.vmap(lambda i: one(jax.random.fold_in(key, i)))(jnp.arange(count))
+
+
 __all__ = [
     "DENSE_BELOW",
+    "GHZ_NOISE",
     "Split",
+    "classification_data",
+    "ghz_state",
     "haar_states",
     "ising_data",
     "ising_ground_state",
     "ising_hamiltonian",
+    "noisy_ghz",
     "noisy_indices",
+    "noisy_pairs",
     "noisy_unitary_data",
     "split",
     "unitary_data",

@@ -1,4 +1,5 @@
-"""``dqnn train``: train a DQNN on a generated task (a thin layer over :mod:`dqnn.training`)."""
+"""``dqnn train``: train a DQNN on a generated task, or any network (``--network SPEC``) on any data
+(``--data FILE.npz``); a thin layer over :mod:`dqnn.training`."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def parse_list(text: list[str], name: str, kind: type) -> list[Any]:
     return out
 
 
-def _progress_bar() -> Progress:
+def _progress_bar(second: str = "test fidelity {task.fields[test]:.4f}") -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("cost {task.fields[cost]:.3e}  test fidelity {task.fields[test]:.4f}"),
+        TextColumn("cost {task.fields[cost]:.3e}  " + second),
         TimeElapsedColumn(),
         console=console,
         transient=False,
@@ -51,7 +52,13 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder (metrics.csv, params.npz, summary.json, PNGs).")],
     task: Annotated[str, typer.Option(help=f"Task: one of {', '.join(TASKS)}.")] = "unitary",
     widths: Annotated[str, typer.Option(help="Layer widths, comma separated, e.g. 2,3,2.")] = "2,3,2",
-    method: Annotated[str, typer.Option(help=f"Training method: one of {', '.join(METHODS)}.")] = "pmm",
+    method: Annotated[
+        str,
+        typer.Option(
+            help=f"Training method: one of {', '.join(METHODS)}; with --network also auto (PMM + optax) or any "
+            "optax optimiser name (angles only)."
+        ),
+    ] = "pmm",
     pairs: Annotated[
         list[str] | None,
         typer.Option(help="Training pairs N; several (repeat or comma list) give a generalisation curve."),
@@ -60,7 +67,11 @@ def train_command(
     steps: Annotated[int, typer.Option(help="Training steps.")] = 300,
     seed: Annotated[int, typer.Option(help="Seed of data, initialisation and mini-batches.")] = 0,
     lr: Annotated[
-        float | None, typer.Option(help="Learning rate (PMM: the step eps; default 0.2 pmm, 0.05 adam, 0.5 sgd).")
+        float | None,
+        typer.Option(
+            help="Learning rate (tasks, PMM: the step eps; default 0.2 pmm, 0.05 adam, 0.5 sgd; with --network: "
+            "the optax rate, default 0.05)."
+        ),
     ] = None,
     noise: Annotated[
         list[str] | None,
@@ -71,8 +82,94 @@ def train_command(
     batch: Annotated[int | None, typer.Option(help="Mini-batch size (default: all pairs).")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Write a checkpoint every this many steps.")] = 25,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint(s) in --out.")] = False,
+    network: Annotated[
+        Path | None, typer.Option(help="Network spec (JSON/TOML, dqnn.spec) to train on --data instead of a task.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Training data .npz (inputs, targets or labels; optional val_inputs, val_targets)."),
+    ] = None,
+    cost: Annotated[str, typer.Option(help="With --network: global, local, observable or label.")] = "global",
+    optimizer: Annotated[
+        str, typer.Option(help="With --network and --method auto: the optax optimiser of the circuit angles.")
+    ] = "adam",
+    eps: Annotated[float, typer.Option(help="With --network: the PMM step eps (Beer et al.).")] = 0.1,
+    eta: Annotated[float | None, typer.Option(help="With --network: the PMM learning rate eta = 1/lambda.")] = None,
+    lam: Annotated[float | None, typer.Option("--lambda", help="With --network: Beer et al.'s lambda = 1/eta.")] = None,
+    convention: Annotated[
+        str, typer.Option(help="With --network: PMM convention, 'text' (Beer et al.'s paper) or 'code' (their code).")
+    ] = "text",
+    pmm_optimizer: Annotated[
+        str, typer.Option(help="With --network: PMM update plain, momentum, rmsprop, adam or nadam.")
+    ] = "plain",
+    momentum: Annotated[float, typer.Option(help="PMM momentum coefficient (momentum, rmsprop, adam, nadam).")] = 0.0,
+    beta: Annotated[float, typer.Option(help="PMM second-moment memory (rmsprop, adam, nadam).")] = 0.999,
+    params: Annotated[
+        Path | None, typer.Option(help="With --network: initial parameters .npz (as params.npz); default: seeded.")
+    ] = None,
+    target_cost: Annotated[float | None, typer.Option(help="Stop once the monitored cost reaches this.")] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="Stop after this many steps without the cost falling by more than --tol.")
+    ] = None,
+    tol: Annotated[float, typer.Option(help="Smallest improvement that counts (with --patience).")] = 0.0,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            help="Run one of Beer et al.'s experiments instead: generalisation, noisy (pairs of --widths, N = --pairs)"
+            " or denoise (autoencoder on GHZ(widths[0]), noise levels --noise); writes result.json and a PNG."
+        ),
+    ] = None,
+    subsets: Annotated[int, typer.Option(help="--experiment generalisation: random subsets per n.")] = 5,
 ) -> None:
-    """Train a DQNN (PMM or optax) on a generated task; write metrics, parameters, summary and plots."""
+    """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
+    --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
+    if experiment is not None:
+        try:
+            path = _experiment(experiment, out, widths, pairs, noise, steps, seed, subsets)
+        except ValueError as err:
+            console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            raise typer.Exit(2) from err
+        console.print(f"results written to {path}")
+        return
+    if network is not None or data is not None:
+        try:
+            summary = _train_network(
+                out,
+                network,
+                data,
+                cost,
+                method,
+                optimizer,
+                lr,
+                eps,
+                eta,
+                lam,
+                convention,
+                pmm_optimizer,
+                momentum,
+                beta,
+                params,
+                seed,
+                steps,
+                batch,
+                checkpoint_every,
+                resume,
+                gradient,
+                target_cost,
+                patience,
+                tol,
+                dict(task=task, widths=widths, pairs=pairs, test_pairs=test_pairs, noise=noise, depth=depth),
+            )
+        except (ValueError, TypeError) as err:
+            console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            raise typer.Exit(2) from err
+        keys = ("cost", "val_cost", "accuracy", "val_accuracy", "stopped")
+        shown = {k: summary[k] for k in keys if k in summary}
+        console.print(
+            json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True
+        )
+        console.print(f"results written to {out}")
+        return
     from dqnn.training.loop import TrainConfig, sweep, train
 
     try:
@@ -113,9 +210,150 @@ def train_command(
             else:
                 summary = sweep(config, pair_list, noise_list, out, resume=resume, progress=make_progress)
     except ValueError as err:
-        console.print(f"[red]error:[/red] {err}")
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True)
         raise typer.Exit(2) from err
-    keys = ("train_fidelity", "test_fidelity", "train_accuracy", "test_accuracy")
-    shown = {k: summary[k] for k in keys if k in summary}
-    console.print(json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float))
+    task_keys = ("train_fidelity", "test_fidelity", "train_accuracy", "test_accuracy")
+    shown = {k: summary[k] for k in task_keys if k in summary}
+    console.print(json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True)
     console.print(f"results written to {out}")
+
+
+_TASK_DEFAULTS: dict[str, Any] = {
+    "task": "unitary",
+    "widths": "2,3,2",
+    "pairs": None,
+    "test_pairs": 32,
+    "noise": None,
+    "depth": 4,
+}
+
+
+def _train_network(
+    out: Path,
+    network: Path | None,
+    data: Path | None,
+    cost: str,
+    method: str,
+    optimizer: str,
+    lr: float | None,
+    eps: float,
+    eta: float | None,
+    lam: float | None,
+    convention: str,
+    pmm_optimizer: str,
+    momentum: float,
+    beta: float,
+    params: Path | None,
+    seed: int,
+    steps: int,
+    batch: int | None,
+    checkpoint_every: int,
+    resume: bool,
+    gradient: str,
+    target_cost: float | None,
+    patience: int | None,
+    tol: float,
+    task_options: dict[str, Any],
+) -> dict[str, Any]:
+    """``dqnn train --network SPEC --data FILE``: checks every option, then :func:`dqnn.training.fit`."""
+    if network is None or data is None:
+        raise ValueError("--network and --data go together (a network spec and its training data)")
+    used = [k for k, v in task_options.items() if v != _TASK_DEFAULTS[k]]
+    if used:
+        raise ValueError(f"--{used[0].replace('_', '-')} is for the generated tasks, not for --network/--data")
+    if eta is not None and lam is not None:
+        raise ValueError("--eta and --lambda are the same quantity (eta = 1/lambda): give one")
+    import jax
+
+    from dqnn import spec as spec_mod
+    from dqnn.training import EarlyStop, PMMConfig, PMMOptimizer, fit, load_data, load_params
+
+    if lam is not None:
+        pmm_config = PMMConfig.beer(eps, lam, convention)
+    else:
+        pmm_config = PMMConfig(eps=eps, eta=1.0 if eta is None else eta, convention=convention)
+    popt = PMMOptimizer(pmm_optimizer, momentum=momentum, beta=beta)
+    stop = (
+        None if target_cost is None and patience is None else EarlyStop(tol=tol, patience=patience, target=target_cost)
+    )
+    net = spec_mod.build(spec_mod.load(network))
+    train_data = load_data(data)
+    init = None
+    if params is not None:
+        if not params.is_file():
+            raise ValueError(f"--params {params} does not exist")
+        init = load_params(params, net.init(jax.random.key(0)))
+    bar = _progress_bar("val cost {task.fields[val]:.3e}")
+    tids: list[Any] = []
+
+    def update(step: int, total: int, row: dict[str, float]) -> None:
+        if not tids:  # the bar starts with the training, after every check
+            bar.start()
+            tids.append(bar.add_task("training", total=total, cost=float("nan"), val=float("nan")))
+        bar.update(tids[0], completed=step, total=total, cost=row["cost"], val=row.get("val_cost", float("nan")))
+
+    try:
+        res = fit(
+            net,
+            train_data,
+            cost=cost,
+            method=method,
+            optimizer=optimizer,
+            lr=lr,
+            pmm_config=pmm_config,
+            pmm_optimizer=popt,
+            gradient=gradient,
+            params=init,
+            seed=seed,
+            steps=steps,
+            batch=batch,
+            early_stop=stop,
+            out_dir=out,
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            progress=update,
+        )
+    finally:
+        bar.stop()
+    return res.summary
+
+
+EXPERIMENTS: tuple[str, ...] = ("generalisation", "noisy", "denoise")
+
+
+def _experiment(
+    name: str,
+    out: Path,
+    widths: str,
+    pairs: list[str] | None,
+    noise: list[str] | None,
+    steps: int,
+    seed: int,
+    subsets: int,
+) -> Path:
+    """``dqnn train --experiment NAME``: :mod:`dqnn.training.experiments` or the denoising autoencoder."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"--experiment {name!r} is not one of {', '.join(EXPERIMENTS)}")
+    ws = tuple(parse_list([widths], "--widths", int))
+    if len(ws) < 2 or min(ws) < 1:
+        raise ValueError(f"--widths {list(ws)} need at least two layers of >= 1 qubit")
+    total = parse_list(pairs, "--pairs", int)[0] if pairs else 8
+    out.mkdir(parents=True, exist_ok=True)
+    if name == "denoise":
+        from dqnn.training.autoencoder import DenoiseConfig, denoising_curve
+
+        ps = parse_list(noise, "--noise", float) if noise else [0.0, 0.1, 0.2, 0.3]
+        cfg = DenoiseConfig(num_qubits=ws[0], hidden=ws[1:-1], pairs=total, steps=steps, seed=seed)
+        if ws[-1] != ws[0] or len(ws) < 3:
+            raise ValueError(f"--widths {list(ws)}: the autoencoder needs [n, ..., n] with a hidden layer")
+        result: dict[str, Any] = denoising_curve(cfg, ps, out)
+    else:
+        from dqnn.training import experiments
+
+        if name == "generalisation":
+            result = experiments.generalisation(ws, total, subsets, steps, seed=seed)
+        else:
+            result = experiments.noisy_data(ws, total, None, steps, seed=seed)
+        result["plot"] = str(experiments.write_figure(result, out / f"{name}.png"))
+    (out / "result.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return out

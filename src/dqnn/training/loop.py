@@ -467,6 +467,10 @@ def train(
     ``summary.json`` and (``plot``) ``training.png``. ``progress(step, steps, row)`` is called after each step.
     """
     t0 = time.perf_counter()
+    if out_dir is not None:  # refuse another run's folder before anything is compiled
+        from dqnn.training.folders import check_folder
+
+        check_folder(Path(out_dir), config.to_dict(), resume)
     prob = prepare(config)
     state = prob.state0
     rows: list[dict[str, float]] = []

@@ -66,3 +66,36 @@ def sweep_curve(runs: Sequence[dict[str, Any]], x: str, path: Path, title: str =
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def metrics_curve(rows: Sequence[dict[str, float]], path: Path, title: str = "") -> Path:
+    """Every metric of a :func:`dqnn.training.fit` run against the step (costs on a log scale when positive,
+    accuracies beside them on a second panel) to ``path`` (PNG); returns ``path``."""
+    steps = list(range(len(rows)))
+    names = list(rows[0]) if rows else []
+    accs = [k for k in names if "accuracy" in k]
+    costs = [k for k in names if k not in accs]
+    fig, axes = plt.subplots(1, 2 if accs else 1, figsize=(11 if accs else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    for k in costs:
+        ax.plot(steps, [r[k] for r in rows], label=k.replace("_", " "))
+    if costs and all(r[k] > 0 for r in rows for k in costs):
+        ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("cost")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if accs:
+        ax2 = axes[0][1]
+        for k in accs:
+            ax2.plot(steps, [r[k] for r in rows], label=k.replace("_", " "))
+        ax2.set_xlabel("training step")
+        ax2.set_ylabel("accuracy")
+        ax2.set_ylim(-0.02, 1.02)
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -40,6 +40,12 @@ width ``m_{l-1}`` of the previous layer for their global perceptrons):
 .. math::  K_j^l = \frac{\eta\, 2^{m}}{2N}\, i \sum_x \mathrm{Tr}_{\mathrm{rest}}[A_x, B_x]
            = \frac{\eta\, 2^{m}}{2}\, G_j^l .                                                   (P5)
 
+This is the ``K`` of Beer et al.'s text. Their published code (QuTiP notebook, MATLAB ``TrainNetwork.m``) applies
+``K = (2^m / (lambda N)) i sum_x Tr_rest[A_x, B_x] = eta 2^m G``, twice (P5) at the same ``lambda = 1/eta``:
+:class:`PMMConfig` ``(convention="code")`` (or ``PMMConfig.beer(eps, lam)``) selects it; with the default
+(``"text"``) ``eta = 2/lambda`` gives their code's step. Their momentum, RMSprop, Adam and Nadam variants are
+:mod:`dqnn.training.pmm_optim`.
+
 When all perceptrons move together, ``dC/d eps = -sum_{l,j} (eta 2^m / 2) Tr[(G_j^l)^2] <= 0``: a small
 step never increases the cost to first order (tests check this against ``jax.jvp`` and check ``G``
 against a gradient obtained by automatic differentiation, :func:`generators_autodiff`).
@@ -75,16 +81,60 @@ from dqnn.model.protocol import capability_error
 Generators = tuple[tuple[Any, ...], ...]
 
 
+#: The two PMM conventions of Beer et al.: ``"text"`` (their paper, (P5)) and ``"code"`` (their published code).
+CONVENTIONS: tuple[str, ...] = ("text", "code")
+#: Which ``m`` enters the prefactor ``2**m``: the perceptron's own inputs, or the whole previous layer.
+PREFACTORS: tuple[str, ...] = ("inputs", "layer")
+
+
 @dataclass(frozen=True)
 class PMMConfig:
-    """Step size ``eps`` and learning rate ``eta`` of (P1) and (P5); only their product sets the step."""
+    r"""Step size ``eps``, learning rate ``eta = 1/lambda`` and the convention of the parameter matrix ``K``.
+
+    With ``G`` of (P4) (``G = (i/N) sum_x Tr_rest[A_x, B_x]``) and ``m`` the prefactor's qubit count:
+
+    - ``convention="text"`` (default; Beer et al.'s paper, Nat. Commun. 11, 808, Methods):
+      ``K = (eta 2**m / 2) G = (2**m / (2 lambda N)) i sum_x Tr_rest[A_x, B_x]``;
+    - ``convention="code"`` (their QuTiP notebook and MATLAB ``TrainNetwork.m``):
+      ``K = eta 2**m G = (2**m / (lambda N)) i sum_x Tr_rest[A_x, B_x]``, twice the text's ``K``.
+
+    In both, ``V -> expm(i eps K) V`` (P1), ``eps`` and ``lambda = 1/eta`` mean what they mean in Beer et al.
+    (:meth:`beer` takes ``lambda``), so ``PMMConfig.beer(eps, lam, "code")`` reproduces a run of their code number
+    for number, and ``PMMConfig(eps, eta=2 / lam)`` (text convention) is the same step. ``prefactor="inputs"``
+    (default): ``m`` = the perceptron's number of inputs (equal to the previous layer's width for their global
+    perceptrons); ``"layer"``: ``m`` = the previous layer's width ``widths[l]`` also for sparse (local)
+    perceptrons, as their MATLAB code's ``sparse`` option does.
+    """
 
     eps: float = 0.1
     eta: float = 1.0
+    convention: str = "text"
+    prefactor: str = "inputs"
 
     def __post_init__(self) -> None:
         if not self.eps > 0 or not self.eta > 0:
             raise ValueError(f"PMMConfig: eps={self.eps} and eta={self.eta} must be > 0")
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"PMMConfig: convention {self.convention!r} is not one of {CONVENTIONS}")
+        if self.prefactor not in PREFACTORS:
+            raise ValueError(f"PMMConfig: prefactor {self.prefactor!r} is not one of {PREFACTORS}")
+
+    @classmethod
+    def beer(cls, eps: float, lam: float, convention: str = "code", prefactor: str = "inputs") -> PMMConfig:
+        """The configuration of Beer et al.'s step ``eps`` and Lagrange multiplier ``lambda`` (``eta = 1/lam``)."""
+        if not lam > 0:
+            raise ValueError(f"PMMConfig.beer: lam={lam} must be > 0")
+        return cls(eps=eps, eta=1.0 / lam, convention=convention, prefactor=prefactor)
+
+    @property
+    def lam(self) -> float:
+        """Beer et al.'s ``lambda = 1 / eta``."""
+        return 1.0 / self.eta
+
+    def factor(self, net: Network, l: int, p: Perceptron) -> float:
+        """The number ``c`` with ``K = c G`` for perceptron ``p`` of layer ``l`` (class docstring)."""
+        m = net.widths[l] if self.prefactor == "layer" else len(p.inputs)
+        return self.eta * 2**m / 2 if self.convention == "text" else self.eta * 2**m
 
 
 def matrix_key(p: Perceptron) -> str | None:
@@ -212,6 +262,18 @@ def _input_factors(inputs: Array) -> Array:
     raise ValueError(f"PMM: inputs must be (N, d) vectors or (N, d, d) density matrices, got shape {x.shape}")
 
 
+def input_factors(inputs: Array) -> Array:
+    """Public name of the input factoring: ``(N, d, r)`` factors ``P`` with ``rho_x = P_x P_x^dagger``."""
+    return _input_factors(inputs)
+
+
+def generators_from_factors(
+    net: Network, params: NetworkParams, facs: Array, obs_factors: Array
+) -> tuple[Array, Generators]:
+    """:func:`fidelity_and_generators` from input factors (:func:`input_factors`) instead of states."""
+    return _from_factors(net, params, facs, obs_factors)
+
+
 def _from_factors(net: Network, params: NetworkParams, facs: Array, obs_factors: Array) -> tuple[Array, Generators]:
     obs = jnp.asarray(obs_factors, dtype=jnp.complex128)
     if obs.ndim != 3 or obs.shape[:2] != (facs.shape[0], 2**net.num_outputs):
@@ -269,11 +331,21 @@ def apply_generators(net: Network, params: NetworkParams, ks: Generators, eps: A
     return tuple(out)
 
 
+def parameter_matrices(net: Network, gens: Generators, config: PMMConfig) -> Generators:
+    """``K[l][j] = c G[l][j]`` with ``c`` = :meth:`PMMConfig.factor` (the configuration's convention and prefactor)."""
+    if config.convention == "text" and config.prefactor == "inputs":
+        return scale_generators(net, gens, config.eta)
+    return tuple(
+        tuple(None if g is None else config.factor(net, l, p) * g for p, g in zip(layer, row, strict=True))
+        for l, (layer, row) in enumerate(zip(net.layers, gens, strict=True))
+    )
+
+
 def _step(
     net: Network, params: NetworkParams, facs: Array, obs_factors: Array, config: PMMConfig
 ) -> tuple[NetworkParams, Array]:
     fid, gens = _from_factors(net, params, facs, obs_factors)
-    ks = scale_generators(net, gens, config.eta)
+    ks = parameter_matrices(net, gens, config)
     return apply_generators(net, params, ks, config.eps), 1.0 - fid
 
 
@@ -330,6 +402,8 @@ def generators_autodiff(cost_fn: Callable[[NetworkParams], Array], net: Network,
 
 
 __all__ = [
+    "CONVENTIONS",
+    "PREFACTORS",
     "Generators",
     "PMMConfig",
     "apply_generators",
@@ -338,8 +412,11 @@ __all__ = [
     "factor_psd",
     "fidelity_and_generators",
     "generators_autodiff",
+    "generators_from_factors",
+    "input_factors",
     "make_pmm_update",
     "matrix_key",
+    "parameter_matrices",
     "pmm_update",
     "scale_generators",
     "trainable",
