@@ -276,9 +276,12 @@ def _train_network(
     stop = (
         None if target_cost is None and patience is None else EarlyStop(tol=tol, patience=patience, target=target_cost)
     )
-    net = spec_mod.build(spec_mod.load(network))
+    src = spec_mod.network_source(str(network))
+    if src.depends_on_n:
+        raise ValueError(f"--network {network} depends on n: training takes one network (fix n in the spec)")
+    net = src.network()
     train_data = load_data(data)
-    init = None
+    init = src.parameters()  # a spec that carries parameters (e.g. a trained network) starts from them
     if params is not None:
         if not params.is_file():
             raise ValueError(f"--params {params} does not exist")
@@ -315,6 +318,7 @@ def _train_network(
         )
     finally:
         bar.stop()
+    spec_mod.save(out / "network.json", net, res.params)  # the trained network, for dqnn simulate / variance
     return res.summary
 
 

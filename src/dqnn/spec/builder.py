@@ -466,7 +466,7 @@ def parameters_path(data: Mapping[str, Any], n: int | None = None) -> Path | Non
 def load_parameters(data: Mapping[str, Any], net: Network, n: int | None = None) -> NetworkParams | None:
     """The stored parameters of a spec (its ``parameters`` .npz, arrays named as
     :func:`dqnn.training.loop.params_to_arrays` names them), checked against ``net``; None when it has none."""
-    from dqnn.training.loop import load_params, params_to_arrays
+    from dqnn.model.params_io import load_params, params_to_arrays
 
     path = parameters_path(data, n)
     if path is None:

@@ -193,7 +193,7 @@ def describe_family(fam: families.Family) -> dict[str, Any]:
 def describe_network(net: Network, params: NetworkParams | None = None) -> dict[str, Any]:
     """The canonical description :func:`fingerprint_network` hashes: widths, each perceptron's wiring and family
     (:func:`describe_family`), and the parameter arrays (names of :func:`dqnn.training.loop.params_to_arrays`)."""
-    from dqnn.training.loop import params_to_arrays
+    from dqnn.model.params_io import params_to_arrays
 
     desc: dict[str, Any] = {
         "widths": list(net.widths),

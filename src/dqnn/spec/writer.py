@@ -95,7 +95,7 @@ def save(path: str | Path, net: Network, params: NetworkParams | None = None) ->
     :func:`dqnn.training.loop.params_to_arrays`), named in the spec's ``parameters``. Perceptrons that share a
     family object share it again when the spec is loaded. ValueError for a family a spec cannot describe.
     """
-    from dqnn.training.loop import save_params
+    from dqnn.model.params_io import save_params
 
     p = Path(path)
     if p.suffix != ".json":

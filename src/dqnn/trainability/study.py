@@ -263,7 +263,8 @@ def study(
     ``problem`` at every ``n`` in ``ns`` (``None``: the one fixed network), sampled over ``samples`` seeded
     initialisations (0: exact only) and computed exactly where the network allows (``exact``: ``"auto"``,
     ``True`` = required, ``False``), with fits against ``n`` (exponential vs power law), the paper's bound where
-    the problem has one, resume from ``out`` (a folder; a temporary one when None), Dask when asked, and plots
+    the problem has one, resume from ``out`` (a folder; a temporary one when None: ``result["plot"]`` is in it),
+    Dask when asked, and plots
     (``variance.png``; ``variance_map.png``, the per-parameter map, when several parameters are selected).
 
     Returns the :class:`StudyResult` also written to ``out/variance.json`` (points: one dict per parameter, n and
@@ -343,7 +344,6 @@ def study(
     if len(labels) > 1:
         plot_variance_map(all_points, folder / "variance_map.png", f"{head}: Var of every parameter")
         result["map"] = str(folder / "variance_map.png")
-    result["folder"] = str(folder)
     return result
 
 

@@ -40,6 +40,9 @@ import numpy as np
 from dqnn import datasets
 from dqnn._jax import Array
 from dqnn.model.network import Network, NetworkParams
+from dqnn.model.params_io import load_params as load_params
+from dqnn.model.params_io import params_to_arrays as params_to_arrays
+from dqnn.model.params_io import save_params as save_params
 from dqnn.presets import architectures
 from dqnn.training import gradient as grad_mod
 from dqnn.training import pmm
@@ -315,49 +318,7 @@ def prepare(config: TrainConfig) -> Problem:
 
 
 # ----------------------------------------------------------------------------------------------- on disk
-
-
-def params_to_arrays(params: NetworkParams) -> dict[str, np.ndarray]:
-    """Flat ``{"layer{l}.perceptron{j}.{leaf}": array}`` of a parameter pytree (for ``np.savez``)."""
-    out: dict[str, np.ndarray] = {}
-    for l, row in enumerate(params):
-        for j, p in enumerate(row):
-            for name, leaf in p.items():
-                if isinstance(leaf, (tuple, list)):
-                    for i, a in enumerate(leaf):
-                        out[f"layer{l}.perceptron{j}.{name}{i}"] = np.asarray(a)
-                else:
-                    out[f"layer{l}.perceptron{j}.{name}"] = np.asarray(leaf)
-    return out
-
-
-def save_params(path: Path, params: NetworkParams) -> None:
-    """Write ``params`` to an ``.npz`` (keys of :func:`params_to_arrays`; loads with ``allow_pickle=False``)."""
-    with open(path, "wb") as fh:
-        np.savez(fh, **params_to_arrays(params))  # type: ignore[arg-type]
-
-
-def load_params(path: Path, template: NetworkParams) -> NetworkParams:
-    """Read parameters saved by :func:`save_params` into the structure of ``template``."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    flat = params_to_arrays(template)
-    missing = sorted(set(flat) - set(arrays))
-    if missing:
-        raise ValueError(f"{path}: missing parameter arrays {missing[:5]}")
-    out = []
-    for l, row in enumerate(template):
-        new_row = []
-        for j, p in enumerate(row):
-            q: dict[str, Any] = {}
-            for name, leaf in p.items():
-                if isinstance(leaf, (tuple, list)):
-                    q[name] = tuple(jnp.asarray(arrays[f"layer{l}.perceptron{j}.{name}{i}"]) for i in range(len(leaf)))
-                else:
-                    q[name] = jnp.asarray(arrays[f"layer{l}.perceptron{j}.{name}"])
-            new_row.append(q)
-        out.append(tuple(new_row))
-    return tuple(out)
+# parameters as named arrays live in the model (dqnn.model.params_io); re-exported here for old imports
 
 
 def _metric_names(kind: ObjectiveKind) -> list[str]:
