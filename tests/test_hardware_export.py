@@ -134,9 +134,7 @@ def test_one_circuit_serves_new_angles():
     p0, p1 = net.init(jax.random.key(0)), net.init(jax.random.key(1))
     ex = export.to_circuit(net, p0)
     psi = _input(0, net.num_inputs, False)
-    np.testing.assert_allclose(
-        backends.aer_density_matrix(ex, p1, psi), dqnn.output_state(net, p1, psi), atol=1e-10
-    )
+    np.testing.assert_allclose(backends.aer_density_matrix(ex, p1, psi), dqnn.output_state(net, p1, psi), atol=1e-10)
 
 
 def test_basis_synthesis_keeps_the_state():
