@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import random_networks
 
 import dqnn
 from dqnn.hardware import backends, export, layout
@@ -18,6 +17,7 @@ from dqnn.model.families import Circuit, Gate, Rot
 from dqnn.model.hamiltonian import HamiltonianRotation
 from dqnn.model.network import Network, Perceptron
 from dqnn.presets import architectures
+from strategies import random_networks
 
 qiskit = pytest.importorskip("qiskit")
 pytest.importorskip("qiskit_aer")

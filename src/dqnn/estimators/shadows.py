@@ -8,7 +8,8 @@ inverted measurement channel gives an unbiased single-shot estimate ``rho_hat`` 
   ``rho_hat = x_j (3 U_j^dagger |b_j><b_j| U_j - 1)``; its one-qubit marginals ``3 U_j^dagger|b_j><b_j|U_j - 1``
   estimate the reduced states, hence the local cost (Eq. 4);
 - random global Cliffords (uniform on the n-qubit Clifford group, sampled by qiskit's seeded
-  ``random_clifford``, Bravyi-Maslov, and applied gate by gate from its tableau, :func:`clifford_gates`): ``rho_hat = (2**n + 1) |s><s| - 1`` with the stabilizer state
+  ``random_clifford``, Bravyi-Maslov, and applied gate by gate from its tableau, :func:`clifford_gates`):
+  ``rho_hat = (2**n + 1) |s><s| - 1`` with the stabilizer state
   ``|s> = U^dagger|b>``; so ``<phi|rho_hat|phi> = (2**n + 1)|<phi|s>|**2 - 1`` estimates the fidelity in the
   global cost (Eq. 3), with per-snapshot variance below ``3`` for a pure target (shadow norm of a projector).
 
