@@ -17,3 +17,7 @@ WORST_SHOT_VARIANCE = 0.125
 TRAIN_METHODS: tuple[str, ...] = ("pmm", "adam", "sgd")
 #: :data:`dqnn.training.loop.TASKS`.
 TASKS: tuple[str, ...] = ("unitary", "noisy-unitary", "ising")
+#: :data:`dqnn.hardware.layout.LAYOUTS`.
+LAYOUTS: tuple[str, ...] = ("reuse", "fresh")
+#: Formats of `dqnn export` (OpenQASM 3 text, or a QPY file of the Qiskit circuit).
+EXPORT_FORMATS: tuple[str, ...] = ("qasm3", "qiskit")
