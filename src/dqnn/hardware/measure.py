@@ -129,12 +129,14 @@ def pair_jobs(
     if method == "shots":  # local: round robin over the qubits
         if shots is not None and shots < 2 * n:
             raise ValueError(f"shots={shots}: the local projector method needs shots >= 2 n = {2 * n}")
-        per = [None] * n if shots is None else list(np.full(n, shots // n) + (np.arange(n) < shots % n))
+        per: list[int | None] = (
+            [None] * n if shots is None else [int(m) for m in np.full(n, shots // n) + (np.arange(n) < shots % n)]
+        )
         jobs = []
         for j, (q, u) in enumerate(zip(outs, product_unitaries(target), strict=True)):
             qc = prepared.copy()
             _unitary(qc, u.conj().T, [q])
-            jobs.append(Job(qc, None if per[j] is None else int(per[j]), (q,)))
+            jobs.append(Job(qc, per[j], (q,)))
         return jobs, lambda c: _round_robin(c, shots)
     if method == "swap":
         reg = QuantumRegister(n, "t")
@@ -408,7 +410,7 @@ def gradient_on_backend(
     rng = rng_from(seed)
     plus, minus = (
         estimate_exported(
-            ex, shift_angle(params, idx, s), inputs, targets, cost, method, shots, rng.integers(2**31), backend
+            ex, shift_angle(params, idx, s), inputs, targets, cost, method, shots, int(rng.integers(2**31)), backend
         )
         for s in (shift, -shift)
     )
