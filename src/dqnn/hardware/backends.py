@@ -60,8 +60,14 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def simulator(backend: str = "aer", seed: int | None = None, method: str = "automatic") -> Any:
-    """An ``AerSimulator`` for ``backend`` (module doc), seeded by ``seed`` (``seed_simulator``)."""
+#: Sampling method: the density-matrix method applies mid-circuit resets and noise as channels, so all shots are
+#: sampled from one final state (the statevector method would simulate every shot of a circuit with resets).
+SAMPLING_METHOD = "density_matrix"
+
+
+def simulator(backend: str = "aer", seed: int | None = None, method: str = SAMPLING_METHOD) -> Any:
+    """An ``AerSimulator`` for ``backend`` (module doc), seeded by ``seed`` (``seed_simulator``); ``method`` is
+    Aer's (default :data:`SAMPLING_METHOD`; at most about 14 qubits)."""
     from qiskit_aer import AerSimulator
 
     check_backend(backend)
