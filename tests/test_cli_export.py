@@ -28,10 +28,12 @@ def spec_file(tmp_path):
 
 def _state_of(circuit, inputs, outputs, psi):
     from qiskit import QuantumCircuit
-    from qiskit.circuit.library import StatePreparation
+    from qiskit.circuit.library import UnitaryGate
+
+    from dqnn.estimators.base import completing_unitary
 
     qc = QuantumCircuit(circuit.num_qubits)
-    qc.append(StatePreparation(psi), qiskit_qargs(list(inputs)))
+    qc.append(UnitaryGate(completing_unitary(psi)), qiskit_qargs(list(inputs)))
     qc.compose(circuit, inplace=True)
     return backends.density_matrix(qc, list(outputs))
 

@@ -160,11 +160,13 @@ def test_qasm3_parses_back_to_the_same_circuit(net, seed, lay):
     assert {p.name for p in back.parameters} == set(values)
     back = back.assign_parameters({p: values[p.name] for p in back.parameters})
     from qiskit import QuantumCircuit
-    from qiskit.circuit.library import StatePreparation
+    from qiskit.circuit.library import UnitaryGate
+
+    from dqnn.estimators.base import completing_unitary
 
     psi = _input(seed, net.num_inputs, False)
     qc = QuantumCircuit(back.num_qubits)
-    qc.append(StatePreparation(psi), qiskit_qargs(list(ex.layout.inputs)))
+    qc.append(UnitaryGate(completing_unitary(psi)), qiskit_qargs(list(ex.layout.inputs)))
     qc.compose(back, inplace=True)
     got = backends.density_matrix(qc, list(ex.layout.outputs))
     np.testing.assert_allclose(got, dqnn.output_state(net, params, psi), atol=1e-10)

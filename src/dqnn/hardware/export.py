@@ -251,12 +251,16 @@ def from_qasm3(text: str) -> Any:
 def with_input(exported: Exported, rho_in: ArrayLike, params: NetworkParams | None = None) -> Any:
     """The circuit preceded by the preparation of the input state ``rho_in`` on ``layout.inputs``.
 
-    A state vector (2**n_in,) is prepared by ``StatePreparation``; a density matrix (2**n_in,)*2 by a purification
-    ``sum_k sqrt(p_k) |v_k>|k>`` on extra ancilla qubits (register ``"purif"``, after the network's qubits), which
-    are left alone (traced out). ``params``: bind the angles (else the circuit keeps its parameters).
+    A state vector (2**n_in,) is prepared from |0...0> by a ``UnitaryGate`` ``V`` with ``V|0> = psi``
+    (:func:`~dqnn.estimators.base.completing_unitary`: exact, and native to every Aer method); a density matrix
+    (2**n_in,)*2 by a purification ``sum_k sqrt(p_k) |v_k>|k>`` on extra ancilla qubits (register ``"purif"``, after
+    the network's qubits), which are left alone (traced out). ``params``: bind the angles (else the circuit keeps
+    its parameters).
     """
     from qiskit import QuantumCircuit, QuantumRegister
-    from qiskit.circuit.library import StatePreparation
+    from qiskit.circuit.library import UnitaryGate
+
+    from dqnn.estimators.base import completing_unitary
 
     n_in = exported.net.num_inputs
     x = np.asarray(rho_in, dtype=np.complex128)
@@ -264,7 +268,7 @@ def with_input(exported: Exported, rho_in: ArrayLike, params: NetworkParams | No
     inputs = list(exported.layout.inputs)
     if x.shape == (2**n_in,):
         qc = QuantumCircuit(*body.qregs, name=body.name)
-        qc.append(StatePreparation(x / np.linalg.norm(x)), qiskit_qargs(inputs))
+        qc.append(UnitaryGate(completing_unitary(x), label="input"), qiskit_qargs(inputs))
     elif x.shape == (2**n_in, 2**n_in):
         w, v = np.linalg.eigh(0.5 * (x + x.conj().T))
         w = np.clip(w, 0.0, None)
@@ -273,7 +277,7 @@ def with_input(exported: Exported, rho_in: ArrayLike, params: NetworkParams | No
         qc = QuantumCircuit(*body.qregs, purif, name=body.name)
         psi = (v * np.sqrt(w)[None, :]).reshape(-1)  # sum_k sqrt(p_k) |v_k> (x) |k>, input qubits first
         qargs = [qc.qubits[i] for i in inputs] + list(purif)
-        qc.append(StatePreparation(psi / np.linalg.norm(psi)), qiskit_qargs(qargs))
+        qc.append(UnitaryGate(completing_unitary(psi), label="input"), qiskit_qargs(qargs))
     else:
         raise ValueError(
             f"with_input: rho_in must be a state vector ({2**n_in},) or a density matrix ({2**n_in}, {2**n_in}) "
