@@ -65,7 +65,8 @@ def estimate_sweep(
     x, t = _stacked(exported.net, inputs, targets, cost)
     rng = rng_from(seed)
     sim = simulator(backend)
-    pubs, posts = [], []
+    pubs: list[Any] = []
+    posts: list[Any] = []
     for xi, ti in zip(x, t, strict=True):
         prepared = with_input(exported, xi)  # parameters left free
         if backend == "aer":
