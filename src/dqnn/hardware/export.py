@@ -206,7 +206,8 @@ def to_circuit(
             _circuit_perceptron(qc, fam, p, step.wires, step.layer, step.perceptron, parameters)
         elif isinstance(fam, HamiltonianRotation):
             par = _angle_parameter(step.layer, step.perceptron, parameters)
-            _spectral_rotation(qc, fam.eigenvalues, fam._eigvecs, par, step.wires)
+            w, v = np.linalg.eigh(fam.h)  # the same decomposition the family exponentiates
+            _spectral_rotation(qc, w, v, par, step.wires)
         else:
             _generic_perceptron(qc, fam, p, step.wires, step.layer, step.perceptron)
     for q in lay.final_reset:
