@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dqnn.cli import (
     estimate_cmd,  # noqa: F401
+    export_cmd,  # noqa: F401
     simulate_cmd,  # noqa: F401  (registers commands)
     train_cmd,  # noqa: F401
     variance_cmd,  # noqa: F401

@@ -19,3 +19,7 @@ TRAIN_METHODS: tuple[str, ...] = ("pmm", "adam", "sgd")
 TASKS: tuple[str, ...] = ("unitary", "noisy-unitary", "ising")
 #: :data:`dqnn.trainability.problem.PROBLEM_COSTS`.
 PROBLEM_COSTS: tuple[str, ...] = ("global", "local", "observable", "label")
+#: :data:`dqnn.hardware.layout.LAYOUTS`.
+LAYOUTS: tuple[str, ...] = ("reuse", "fresh")
+#: Formats of `dqnn export` (OpenQASM 3 text, or a QPY file of the Qiskit circuit).
+EXPORT_FORMATS: tuple[str, ...] = ("qasm3", "qiskit")

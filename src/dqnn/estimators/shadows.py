@@ -8,7 +8,8 @@ inverted measurement channel gives an unbiased single-shot estimate ``rho_hat`` 
   ``rho_hat = x_j (3 U_j^dagger |b_j><b_j| U_j - 1)``; its one-qubit marginals ``3 U_j^dagger|b_j><b_j|U_j - 1``
   estimate the reduced states, hence the local cost (Eq. 4);
 - random global Cliffords (uniform on the n-qubit Clifford group, sampled by qiskit's seeded
-  ``random_clifford``, Bravyi-Maslov): ``rho_hat = (2**n + 1) |s><s| - 1`` with the stabilizer state
+  ``random_clifford``, Bravyi-Maslov, and applied gate by gate from its tableau, :func:`clifford_gates`):
+  ``rho_hat = (2**n + 1) |s><s| - 1`` with the stabilizer state
   ``|s> = U^dagger|b>``; so ``<phi|rho_hat|phi> = (2**n + 1)|<phi|s>|**2 - 1`` estimates the fidelity in the
   global cost (Eq. 3), with per-snapshot variance below ``3`` for a pure target (shadow norm of a projector).
 
@@ -166,17 +167,78 @@ def clifford_unitary(num_qubits: int, seed: Seed) -> np.ndarray:
     return clifford_matrix(random_clifford(int(num_qubits), seed=rng_from(seed)))
 
 
+def clifford_gates(clifford: Any) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+    """A ``qiskit.quantum_info.Clifford`` as time-ordered gates ``(matrix, wires)`` in dqnn's qubit order.
+
+    The tableau is synthesised into one- and two-qubit gates (``Clifford.to_circuit``, O(n**2) of them; no dense
+    matrix); the one-qubit gates on a wire are multiplied into the next two-qubit gate on it. qiskit's qubit ``j``
+    is dqnn's qubit ``j`` (as in :func:`clifford_matrix`); a gate's matrix on qiskit qubits ``[q0, q1]`` (``q0``
+    least significant) is the same matrix on dqnn wires ``(q1, q0)``.
+    """
+    circ = clifford.to_circuit()
+    out: list[tuple[np.ndarray, tuple[int, ...]]] = []
+    pending: dict[int, np.ndarray] = {}  # one-qubit gates on a wire since the last two-qubit gate on it
+    eye = np.eye(2, dtype=np.complex128)
+    index = {q: i for i, q in enumerate(circ.qubits)}
+    for inst in circ.data:
+        wires = tuple(index[q] for q in inst.qubits)[::-1]
+        name = inst.operation.name
+        m = _GATE_MATRICES.get(name)
+        if m is None:
+            m = _GATE_MATRICES.setdefault(name, np.asarray(inst.operation.to_matrix(), dtype=np.complex128))
+        if len(wires) == 1:
+            pending[wires[0]] = m @ pending.get(wires[0], eye)
+        else:
+            before = np.kron(pending.pop(wires[0], eye), pending.pop(wires[1], eye))
+            out.append((m @ before, wires))
+    out.extend((m, (w,)) for w, m in sorted(pending.items()))
+    return out
+
+
+#: Matrices of the (parameter-free) gates that Clifford synthesis emits, by name (filled on first use).
+_GATE_MATRICES: dict[str, np.ndarray] = {}
+
+
+def apply_gates(gates_: list[tuple[np.ndarray, tuple[int, ...]]], t: np.ndarray, adjoint: bool = False) -> np.ndarray:
+    """``U t`` (or ``U^dagger t``) for ``t`` (2**n,) or (2**n, r) and ``U`` the product of time-ordered ``gates_``.
+
+    Gate by gate on a ``(2,)*n`` tensor: O(len(gates_) 2**n r), never a ``2**n`` square matrix.
+    """
+    d = t.shape[0]
+    n = d.bit_length() - 1
+    x = np.asarray(t, dtype=np.complex128).reshape((2,) * n + t.shape[1:])
+    seq = [(m.conj().T, w) for m, w in reversed(gates_)] if adjoint else gates_
+    for m, wires in seq:
+        k = len(wires)
+        x = np.tensordot(m.reshape((2,) * (2 * k)), x, axes=(list(range(k, 2 * k)), list(wires)))
+        x = np.moveaxis(x, list(range(k)), list(wires))
+    return x.reshape(t.shape)
+
+
 def clifford_shadow(state: Factors, snapshots: int, seed: Seed) -> CliffordShadow:
-    """``snapshots`` random-Clifford snapshots of ``state`` (n qubits), seeded: stabilizer states (N, 2**n)."""
+    """``snapshots`` random-Clifford snapshots of ``state`` (n qubits), seeded: stabilizer states (N, 2**n).
+
+    Each snapshot draws a uniform Clifford (``random_clifford``, seeded by the shared generator), applies it gate by
+    gate (:func:`apply_gates`, no dense ``2**n`` matrix: n = 12 takes milliseconds a snapshot), samples ``b`` from
+    the exact Born distribution and keeps ``U^dagger|b>`` (the inverse gates applied to ``|b>``). The same draws,
+    and so the same distribution, as applying the dense :func:`clifford_unitary`.
+    """
+    from qiskit.quantum_info import random_clifford  # slow import: only shadows need it
+
     m = _check_snapshots(snapshots)
     n = num_qubits(state)
     rng = rng_from(seed)
     state = as_numpy(state)
     out = np.empty((m, 2**n), dtype=np.complex128)
     for s in range(m):
-        u = clifford_unitary(n, rng)
-        b = int(np.argmax(sample_counts(born_probabilities(state, u), 1, rng)))
-        out[s] = np.conj(u[b])  # U^dagger |b>
+        gs = clifford_gates(random_clifford(n, seed=rng))
+        ua = apply_gates(gs, state.a)
+        ub = ua if state.b is None else apply_gates(gs, state.b)
+        p = np.clip(np.einsum("dr,dr->d", ua, ub.conj()).real, 0.0, None)
+        b = int(np.argmax(sample_counts(p / p.sum(), 1, rng)))
+        e = np.zeros(2**n, dtype=np.complex128)
+        e[b] = 1.0
+        out[s] = apply_gates(gs, e, adjoint=True)  # U^dagger |b>
     return CliffordShadow(out)
 
 
@@ -238,6 +300,8 @@ __all__ = [
     "PAULI_ROTATIONS",
     "CliffordShadow",
     "PauliShadow",
+    "apply_gates",
+    "clifford_gates",
     "clifford_matrix",
     "clifford_shadow",
     "clifford_unitary",
