@@ -107,3 +107,13 @@ def test_estimate_of_a_users_network_matches_the_library(tmp_path):
     )
     bad = _run("estimate", "--network", str(path), "--n", "3")
     assert bad.exit_code == 2 and "one fixed network" in bad.output
+
+
+def test_estimate_on_aer_agrees_with_the_exact_cost():
+    for extra in ([], ["--gradient"]):
+        res = _run("estimate", "--arch", "fig3a", "--n", "2", "--backend", "aer", "--shots", "4000", "--json", *extra)
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        assert data["backend"] == "aer" and abs(data["estimate"] - data["exact"]) < 5 * data["stderr"] + 1e-12
+    bad = _run("estimate", "--backend", "ibm")
+    assert bad.exit_code == 2 and "aer-noisy" in bad.output

@@ -54,6 +54,10 @@ def estimate(
     data: Annotated[
         str | None, typer.Option(help="With --network: a .npz of inputs and targets (default |0...0> -> |0...0>).")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(help="Where the shots come from: dqnn (its simulator), aer, or aer-noisy:<name> (e.g. generic)."),
+    ] = "dqnn",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON {exact, estimate, stderr, shots}.")] = False,
 ) -> None:
     """Estimate a cost (or gradient) of one seeded random initialisation from finite shots.
@@ -61,9 +65,13 @@ def estimate(
     With --network, the spec's stored parameters are used when it has them, else a seeded initialisation.
     """
     try:
-        if method not in METHODS:
+        if backend == "dqnn" and method not in METHODS:
             raise ValueError(f"--method {method!r} is not one of {METHODS}")
-        if network is None:
+        if backend != "dqnn":
+            exact, est, label = _estimate_on_backend(
+                backend, arch, network, n, layers, cost, method, shots, seed, gradient, param, data
+            )
+        elif network is None:
             for opt, given in (("--param", param != "first"), ("--data", data is not None)):
                 if given:
                     raise ValueError(f"{opt} needs --network (a preset fixes its parameter and data)")
@@ -83,12 +91,48 @@ def estimate(
         "quantity": "gradient" if gradient else "cost",
         "method": method,
         "seed": seed,
+        "backend": backend,
     }
     if as_json:
         typer.echo(json.dumps(res))
         return
     res["z = (estimate - exact) / stderr"] = (est.value - exact) / est.stderr if est.stderr > 0 else float("nan")
     Console().print(_table(f"{res['quantity']} of {label} by {method}", res))
+
+
+def _estimate_on_backend(
+    backend: str, arch: str, ref: str | None, n: int | None, layers: int, cost: str, method: str, shots: int,
+    seed: int, gradient: bool, param: str, data: str | None,
+) -> tuple[float, Any, str]:  # fmt: skip
+    """The same network, parameters and data as the dqnn path, estimated from circuits run on Aer."""
+    import jax
+
+    from dqnn import _programs
+    from dqnn.estimators.shots import estimate_network
+    from dqnn.hardware.backends import check_backend
+    from dqnn.hardware.measure import BACKEND_METHODS, estimate_on_backend, gradient_on_backend
+    from dqnn.presets.problems import GradientProblem
+    from dqnn.trainability.problem import select
+
+    check_backend(backend)
+    if method not in BACKEND_METHODS:
+        raise ValueError(f"--method {method!r} is not one of {BACKEND_METHODS} on --backend {backend}")
+    if ref is None:
+        problem = GradientProblem(arch, n if n is not None else 2, layers, cost)  # type: ignore[arg-type]
+        net = problem.network()
+        params = _programs.init(net, jax.random.key(seed))
+        x, t = problem.data()
+        angle = problem.angle_index(net) if gradient else None
+        label = problem.label()
+    else:
+        net, params, x, t, label = _network_inputs(ref, n, cost, seed, data)
+        angle = select(net, param)[0] if gradient else None
+    exact, _ = estimate_network(net, params, x, t, cost, "inverse", 1, seed, angle)  # type: ignore[arg-type]
+    if angle is None:
+        est = estimate_on_backend(net, params, x, t, cost, method, shots, seed, backend)  # type: ignore[arg-type]
+    else:
+        est = gradient_on_backend(net, params, angle, x, t, cost, method, shots, seed, backend)  # type: ignore[arg-type]
+    return exact, est, f"{label} on {backend}" if angle is None else f"{label} {angle} on {backend}"
 
 
 def _estimate_preset(
@@ -106,12 +150,25 @@ def _estimate_network(
     ref: str, n: int | None, cost: str, method: str, shots: int, seed: int, gradient: bool, param: str,
     data: str | None,
 ) -> tuple[float, Any, str]:  # fmt: skip
+    from dqnn.estimators.shots import estimate_network
+    from dqnn.trainability.problem import select
+
+    net, params, x, t, where = _network_inputs(ref, n, cost, seed, data)
+    angle = select(net, param)[0] if gradient else None
+    if gradient and angle is None:
+        raise ValueError("--gradient: the parameter-shift estimate needs a circuit angle (--param L,J,A)")
+    exact, est = estimate_network(net, params, x, t, cost, method, shots, seed, angle)  # type: ignore[arg-type]
+    return exact, est, where if angle is None else f"{where} {angle}"
+
+
+def _network_inputs(ref: str, n: int | None, cost: str, seed: int, data: str | None) -> tuple[Any, Any, Any, Any, str]:
+    """``(network, parameters, inputs, targets, label)`` of ``--network``: the spec's parameters when it has them,
+    else seeded; ``--data`` or the zero pair."""
     import jax
 
     from dqnn import _programs
-    from dqnn.estimators.shots import estimate_network
     from dqnn.spec import network_source
-    from dqnn.trainability.problem import TrainabilityProblem, load_data, select
+    from dqnn.trainability.problem import TrainabilityProblem, load_data
 
     if cost not in ("global", "local"):
         raise ValueError(f"--cost {cost!r}: the estimators take global or local")
@@ -125,13 +182,8 @@ def _estimate_network(
     if params is None:
         params = _programs.init(net, jax.random.key(seed))
     problem = TrainabilityProblem(network=net, cost=cost, data=None if data is None else load_data(data, cost))
-    angle = select(net, param)[0] if gradient else None
-    if gradient and angle is None:
-        raise ValueError("--gradient: the parameter-shift estimate needs a circuit angle (--param L,J,A)")
     x, t = problem.pair(net)[0]()
-    exact, est = estimate_network(net, params, x, t, cost, method, shots, seed, angle)  # type: ignore[arg-type]
-    where = f"{Path(ref.split(':')[0]).stem}{'' if n is None else f'-n{n}'}-{cost}"
-    return exact, est, where if angle is None else f"{where} {angle}"
+    return net, params, x, t, f"{Path(ref.split(':')[0]).stem}{'' if n is None else f'-n{n}'}-{cost}"
 
 
 @app.command("shots")

@@ -23,7 +23,9 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command("export")
 def export_cmd(
-    network: Annotated[Path, typer.Option("--network", help="Network spec (.json or .toml); see dqnn.spec.")],
+    network: Annotated[
+        Path, typer.Option("--network", help="Network spec (.json or .toml) or file.py:function; see dqnn.spec.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the circuit (.qasm, or .qpy for qiskit).")],
     fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)} (qiskit: a QPY file).")] = "qasm3",
     layout: Annotated[
@@ -48,9 +50,14 @@ def export_cmd(
         from dqnn import spec
         from dqnn.hardware import export
 
-        desc = spec.load(network)
-        net = spec.build(desc)
-        params = net.init(jax.random.key(int(seed if seed is not None else desc.get("seed", 0))))
+        src = spec.network_source(str(network))
+        if src.depends_on_n:
+            raise _fail(f"--network {network} depends on n: export takes one network (fix n in the spec)")
+        net = src.network()
+        params = src.parameters()  # a spec that carries parameters (e.g. a trained network) exports them
+        if params is None:
+            spec_seed = spec.load(network).get("seed", 0) if network.suffix in (".json", ".toml") else 0
+            params = net.init(jax.random.key(int(seed if seed is not None else spec_seed)))
         gates = None if basis is None else [g.strip() for g in basis.split(",") if g.strip()]
         if gates is not None:
             from qiskit.circuit.library import get_standard_gate_name_mapping
