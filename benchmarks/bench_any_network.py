@@ -5,7 +5,8 @@ code) and sampled through the general path (:class:`dqnn.trainability.problem.Tr
 the fig3b preset's ``key_id``); the preset through :class:`dqnn.trainability.sampling.PointSpec`. Both pick their
 engine from the structure (light cones), both give the same samples (checked here too). Reported: compile (first
 call: trace, lower, XLA), then samples/s of the compiled sampler, best of ``--repeats``, and the ratio
-hand/preset (the issue's target: >= 0.9). The two are timed alternately in one process. Usage::
+hand/preset (the issue's target: >= 0.9). The two are timed alternately in one process. Then the per-parameter map (every angle of a circuit network from one reverse-mode pass per sample) against one
+single-parameter run of the same network (:func:`map_vs_single`). Usage::
 
     python benchmarks/bench_any_network.py [--n 256] [--layers 8] [--samples 200] [--repeats 3] [--out FILE.md]
 """
@@ -79,12 +80,48 @@ def main() -> None:
     for k, r in runs.items():
         lines.append(f"| {k} | lightcone | {r['c']} | {r['compile']:.2f} | {rate[k]:.1f} |")
     lines += ["", f"ratio by hand / preset: **{rate['by hand'] / rate['preset']:.3f}** (target >= 0.9)"]
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n\n" + map_vs_single(a.samples, a.repeats)
     print(text)
     if a.out:
         a.out.write_text(text + "\n")
     if not same:
         raise SystemExit("the hand-written network gave different samples")
+
+
+def map_vs_single(samples: int = 200, repeats: int = 3) -> str:
+    """The per-parameter map (every angle from one reverse-mode pass per sample) against one single-parameter run
+    on the same network and keys: a [3, 3, 3] network of RX/RZ/CNOT perceptrons with k = 1 (27 angles)."""
+    from dqnn.model.families import Circuit, Gate, Rot
+    from dqnn.trainability.points import sample
+
+    fam = Circuit(4, [Rot("X", (0,)), Rot("Z", (1,)), Gate("CNOT", (0, 3)), Rot("X", (3,)), Gate("CNOT", (2, 3))])
+    net = Network([3, 3, 3], [[Perceptron([0, 1, 2], [j], fam) for j in range(3)] for _ in range(2)])
+    rows = []
+    for params in ("all", "first"):
+        point = ProblemPoint(TrainabilityProblem(network=net, cost="global", params=params, name="rxrz"))
+        t0 = time.perf_counter()
+        sample(point, samples, seed=0)
+        compile_s = time.perf_counter() - t0
+        best = 1e9
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            sample(point, samples, seed=0)
+            best = min(best, time.perf_counter() - t0)
+        rows.append((params, len(point.parameters), engines(point)[0], compile_s, best))
+    (_, p_all, e_all, c_all, t_all), (_, _, e_one, c_one, t_one) = rows
+    return "\n".join(
+        [
+            f"## Per-parameter map vs one parameter ([3, 3, 3] RX/RZ/CNOT, global cost, S = {samples})",
+            "",
+            "| run | parameters | engine | first call s | run s (best) |",
+            "|---|---:|---|---:|---:|",
+            f"| map (all) | {p_all} | {e_all} | {c_all:.2f} | {t_all:.3f} |",
+            f"| single | 1 | {e_one} | {c_one:.2f} | {t_one:.3f} |",
+            "",
+            f"the map costs **{t_all / t_one:.2f}x** one single-parameter run for {p_all} parameters "
+            f"({p_all * t_one / t_all:.1f}x cheaper than {p_all} single runs)",
+        ]
+    )
 
 
 if __name__ == "__main__":

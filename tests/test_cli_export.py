@@ -101,6 +101,6 @@ def test_missing_spec_and_bad_spec(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"architecture": "nope", "n": 2}))
     res = runner.invoke(app, ["export", "--network", str(bad), "--out", str(tmp_path / "x.qasm")])
-    assert res.exit_code == 2 and "unknown architecture" in res.output
+    assert res.exit_code == 2 and "unknown value 'nope'" in res.output
     res = runner.invoke(app, ["export", "--out", str(tmp_path / "x.qasm")])
     assert res.exit_code == 2  # --network is required (typer's usage error)

@@ -219,3 +219,20 @@ def test_cli_experiment_writes_result_and_figure(tmp_path):
     assert (out / "noisy.png").is_file()
     r = runner.invoke(app, ["train", "--experiment", "gan", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--experiment" in r.output
+
+
+def test_train_on_aer_writes_shot_and_exact_costs(tmp_path):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from dqnn.cli import app
+
+    args = ["train", "--backend", "aer", "--widths", "1,1", "--depth", "1", "--pairs", "2", "--steps", "2"]
+    res = CliRunner().invoke(app, [*args, "--shots", "512", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert len(rows) == 3 and all(0 <= float(r["exact_cost"]) <= 1 for r in rows)
+    assert all(abs(float(r["cost"]) - float(r["exact_cost"])) < 5 * float(r["stderr"]) + 1e-9 for r in rows)
+    again = CliRunner().invoke(app, [*args, "--shots", "256", "--out", str(tmp_path)])
+    assert again.exit_code == 2 and "another run" in again.output

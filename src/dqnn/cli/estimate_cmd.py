@@ -108,7 +108,7 @@ def _estimate_on_backend(
     import jax
 
     from dqnn import _programs
-    from dqnn.estimators.shots import estimate_network
+    from dqnn.estimators.shots import exact_value
     from dqnn.hardware.backends import check_backend
     from dqnn.hardware.measure import BACKEND_METHODS, estimate_on_backend, gradient_on_backend
     from dqnn.presets.problems import GradientProblem
@@ -127,7 +127,7 @@ def _estimate_on_backend(
     else:
         net, params, x, t, label = _network_inputs(ref, n, cost, seed, data)
         angle = select(net, param)[0] if gradient else None
-    exact, _ = estimate_network(net, params, x, t, cost, "inverse", 1, seed, angle)  # type: ignore[arg-type]
+    exact = exact_value(net, params, x, t, cost, angle)  # type: ignore[arg-type]
     if angle is None:
         est = estimate_on_backend(net, params, x, t, cost, method, shots, seed, backend)  # type: ignore[arg-type]
     else:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,9 +121,30 @@ def train_command(
         ),
     ] = None,
     subsets: Annotated[int, typer.Option(help="--experiment generalisation: random subsets per n.")] = 5,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="dqnn (its simulator), or aer / aer-noisy:<name>: train a hardware-efficient circuit network of "
+            "--widths on --pairs pairs of the unitary task from shot estimates (Beer et al.'s NISQ protocol)."
+        ),
+    ] = "dqnn",
+    shots: Annotated[int, typer.Option(help="With --backend aer...: shots per circuit.")] = 2**13,
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
     --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
+    if backend != "dqnn":
+        try:
+            rows = _train_on_backend(out, backend, widths, depth, pairs, steps, lr, shots, seed, resume)
+        except ValueError as err:
+            console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+            raise typer.Exit(2) from err
+        console.print(
+            f"cost {rows[0]['cost']:.4f} -> {rows[-1]['cost']:.4f} ± {rows[-1]['stderr']:.1e} (exact "
+            f"{rows[0]['exact_cost']:.4f} -> {rows[-1]['exact_cost']:.4f}), {rows[-1]['shots']} shots; "
+            f"results written to {out}",
+            soft_wrap=True,
+        )
+        return
     if experiment is not None:
         try:
             path = _experiment(experiment, out, widths, pairs, noise, steps, seed, subsets)
@@ -320,6 +342,47 @@ def _train_network(
         bar.stop()
     spec_mod.save(out / "network.json", net, res.params)  # the trained network, for dqnn simulate / variance
     return res.summary
+
+
+def _train_on_backend(
+    out: Path, backend: str, widths: str, depth: int, pairs: list[str] | None, steps: int, lr: float | None,
+    shots: int, seed: int, resume: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``dqnn train --backend aer...``: :func:`dqnn.hardware.training.train_on_backend`; ``metrics.csv`` (cost by
+    shots with its s.e., the exact cost, shots so far), ``summary.json`` and ``training.png``."""
+    import csv
+
+    from dqnn.hardware.training import BackendTraining, train_on_backend
+    from dqnn.training.plots import metrics_curve
+
+    if resume:
+        raise ValueError("--resume: training on a backend runs in one go (no checkpoints)")
+    config = BackendTraining(
+        widths=tuple(parse_list([widths], "--widths", int)),
+        depth=depth,
+        num_train=parse_list(pairs or ["4"], "--pairs", int)[0],
+        epochs=steps,
+        lr=1.0 if lr is None else lr,
+        shots=shots,
+        backend=backend,
+        seed=seed,
+    )
+    summary_path = out / "summary.json"
+    if summary_path.exists():
+        old = json.loads(summary_path.read_text()).get("config")
+        if old != dataclasses.asdict(config) | {"widths": list(config.widths)}:
+            raise ValueError(f"--out {out} holds another run ({summary_path}); choose another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = train_on_backend(config)
+    with open(out / "metrics.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cfg = dataclasses.asdict(config) | {"widths": list(config.widths)}
+    summary_path.write_text(json.dumps({"config": cfg, "final": rows[-1]}, indent=1, default=float))
+    costs = [{"cost (shots)": r["cost"], "cost (exact)": r["exact_cost"]} for r in rows]
+    metrics_curve(costs, out / "training.png", f"{backend}: widths {widths}, {shots} shots per circuit")
+    return rows
 
 
 EXPERIMENTS: tuple[str, ...] = ("generalisation", "noisy", "denoise")

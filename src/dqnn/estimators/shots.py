@@ -251,13 +251,27 @@ def estimate_network(
     """``(exact, estimate)`` of the cost of any network at ``params`` (``angle`` None), or of ``d C / d angle``
     (exact: :func:`dqnn.gradients.grad_cost`; estimate: :func:`estimate_gradient`, parameter shift).
 
-    The exact value is one compiled program (data closed over, as in the eager call: the same numbers).
+    The exact value is :func:`exact_value`.
     """
+    exact = exact_value(net, params, inputs, targets, kind, angle)
     if angle is not None:
-        exact = jax.jit(lambda p: grad_cost(net, p, inputs, targets, kind, angle))(params)
-        return float(exact), estimate_gradient(net, params, angle, inputs, targets, kind, method, shots, seed)
-    exact = jax.jit(lambda p: cost(net, p, inputs, targets, kind))(params)
-    return float(exact), estimate_cost(net, params, inputs, targets, kind, method, shots, seed)
+        return exact, estimate_gradient(net, params, angle, inputs, targets, kind, method, shots, seed)
+    return exact, estimate_cost(net, params, inputs, targets, kind, method, shots, seed)
+
+
+def exact_value(
+    net: Network,
+    params: NetworkParams,
+    inputs: ArrayLike,
+    targets: ArrayLike,
+    kind: CostKind = "global",
+    angle: AngleIndex | None = None,
+) -> float:
+    """The exact cost of Eq. (2) at ``params`` (``angle`` None) or ``d C / d angle``: one compiled program (data
+    closed over, as in the eager call: the same numbers)."""
+    if angle is not None:
+        return float(jax.jit(lambda p: grad_cost(net, p, inputs, targets, kind, angle))(params))
+    return float(jax.jit(lambda p: cost(net, p, inputs, targets, kind))(params))
 
 
 #: Worst-case per-shot variance of a parameter-shift gradient from costs whose single shot lies in [0, 1]:
