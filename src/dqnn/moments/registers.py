@@ -40,6 +40,7 @@ import numpy as np
 
 from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl
+from dqnn.moments.commutant import permutation_vectors
 from dqnn.moments.scaled import Scaled, normalise
 
 #: Largest output block (qubits of one perceptron's outputs) whose effect is formed densely.
@@ -124,7 +125,6 @@ def derivative_block_matrix(rot_moment: np.ndarray, w: int, q: int, dtype: Any) 
     ``rot_moment``: ``M`` on its ``w`` wires as :func:`dqnn.moments.exact.rotation_moment` gives it (two copies,
     shape ``(16,)*(2w)``). Returns (2, 2) in the basis ``(I, F - I/D)``, ``D = 2**q``.
     """
-    from dqnn.moments.exact import permutation_vectors
 
     pv = permutation_vectors(2)
     pats = []

@@ -109,6 +109,12 @@ def map_sampler(g: Gradient, angles: list[AngleIndex]) -> Callable[[jax.Array], 
     return lambda keys: fn(inits(keys))
 
 
+def map_chunk(g: Gradient, samples: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> int:
+    """Initialisations per chunk of :func:`map_sampler`: the full simulator's chunk over twice the depth (reverse
+    mode keeps about two states per layer for the backward pass)."""
+    return max(1, chunk_size(g, samples, memory_budget) // max(1, 2 * g.net.depth))
+
+
 def engines(point: ProblemPoint, method: GradientMethod = "autodiff", engine: Engine = "auto") -> list[str]:
     """The engine of each selected parameter (``"map"`` where they share one reverse-mode pass)."""
     params = point.parameters
@@ -136,9 +142,14 @@ def sample(
     which = engines(point, method, engine)
     if which[0] == "map":
         g = point.gradient(params[0])
-        c = max(1, chunk_size(g, samples, memory_budget) // max(1, 2 * point.network.depth))
-        out = _sample_columns(map_sampler(g, params), c, keys, len(params), progress)  # type: ignore[arg-type]
-        return out, which
+        c = map_chunk(g, samples, memory_budget)
+        width = len(params)
+
+        def report_all(k: int) -> None:
+            if progress is not None:
+                progress(k * width)
+
+        return sample_keys(map_sampler(g, params), c, keys, report_all), which  # type: ignore[arg-type]
     cols = []
     for i, p in enumerate(params):
         fn, c = sampler(point.gradient(p), samples, method=method, memory_budget=memory_budget, engine=engine)
@@ -150,22 +161,6 @@ def sample(
 
         cols.append(sample_keys(fn, c, keys, report))
     return np.stack(cols, axis=1), which
-
-
-def _sample_columns(
-    fn: Callable[[jax.Array], jax.Array], c: int, keys: jax.Array, width: int, progress: Callable[[int], None] | None
-) -> np.ndarray:
-    samples = keys.shape[0]
-    out = np.empty((samples, width))
-    for start in range(0, samples, c):
-        chunk = keys[start : start + c]
-        m = chunk.shape[0]
-        if m < c:
-            chunk = jax.numpy.concatenate([chunk, keys[: c - m]])
-        out[start : start + m] = np.asarray(fn(chunk))[:m]
-        if progress is not None:
-            progress((start + m) * width)
-    return out
 
 
 def exact(point: ProblemPoint, parameter: AngleIndex | None) -> tuple[dict[str, Any] | None, str | None]:

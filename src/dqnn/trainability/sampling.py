@@ -193,20 +193,25 @@ def sample_keys(
     keys: jax.Array,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """``fn`` over ``keys`` (S,) in chunks of ``c`` (the last one padded to the compiled shape): gradients (S,).
+    """``fn`` over ``keys`` (S,) in chunks of ``c`` (the last one padded to the compiled shape): gradients (S,),
+    or (S, P) for a ``fn`` that returns (c, P) (the per-parameter map).
 
     ``progress(k)`` is called after each chunk with the number of samples done so far.
     """
     samples = keys.shape[0]
-    out = np.empty(samples)
+    out: np.ndarray | None = None
     for start in range(0, samples, c):
         chunk = keys[start : start + c]
         m = chunk.shape[0]
         if m < c:  # pad to the compiled shape
             chunk = jnp.concatenate([chunk, keys[: c - m]])
-        out[start : start + m] = np.asarray(fn(chunk))[:m]
+        got = np.asarray(fn(chunk))
+        if out is None:
+            out = np.empty((samples, *got.shape[1:]))
+        out[start : start + m] = got[:m]
         if progress is not None:
             progress(start + m)
+    assert out is not None
     return out
 
 

@@ -9,7 +9,6 @@ those in ``free`` (``steps`` and ``checkpoint_every``: a finished run can be con
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dqnn.training.loop import read_metrics, save_params, write_metrics
+from dqnn.model.params_io import save_params
+from dqnn.training.files import checkpoint_arrays, read_metrics, write_checkpoint, write_metrics
 
 CHECKPOINT = "checkpoint.npz"
 FREE: tuple[str, ...] = ("steps", "checkpoint_every")
@@ -81,19 +81,9 @@ def save_state(
     stopped: str | None = None,
 ) -> None:
     """Atomically write the run state (pytree leaves), metrics, elapsed time and configuration to ``path``."""
-    leaves = jax.tree.leaves(state)
-    names = list(rows[0]) if rows else []
-    arrays: dict[str, Any] = {f"state{i:04d}": np.asarray(a) for i, a in enumerate(leaves)}
-    arrays["step"] = np.asarray(step)
-    arrays["seconds"] = np.asarray(seconds)
-    arrays["metric_names"] = np.asarray(names, dtype=str)
-    arrays["metrics"] = np.asarray([[r[k] for k in names] for r in rows], dtype=np.float64)
-    arrays["config"] = np.asarray(json.dumps(_norm(config), sort_keys=True))
+    arrays = checkpoint_arrays(state, rows, step, seconds, _norm(config))
     arrays["stopped"] = np.asarray("" if stopped is None else stopped)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
+    write_checkpoint(path, arrays)
 
 
 def load_state(

@@ -22,7 +22,6 @@ a resumed run continues from it and gives bit-identical metrics and parameters t
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import json
@@ -46,6 +45,9 @@ from dqnn.model.params_io import save_params as save_params
 from dqnn.presets import architectures
 from dqnn.training import gradient as grad_mod
 from dqnn.training import pmm
+from dqnn.training.files import checkpoint_arrays, write_checkpoint
+from dqnn.training.files import read_metrics as read_metrics
+from dqnn.training.files import write_metrics as write_metrics
 from dqnn.training.objectives import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
 
 Task = Literal["unitary", "noisy-unitary", "ising"]
@@ -330,18 +332,7 @@ def save_checkpoint(
     path: Path, config: TrainConfig, step: int, state: dict[str, Any], rows: list[dict[str, float]], seconds: float
 ) -> None:
     """Atomically write the run state (pytree leaves, PRNG key, metrics, elapsed time) to ``path``."""
-    leaves = jax.tree.leaves(state)
-    names = list(rows[0]) if rows else []
-    arrays: dict[str, Any] = {f"state{i:04d}": np.asarray(a) for i, a in enumerate(leaves)}
-    arrays["step"] = np.asarray(step)
-    arrays["seconds"] = np.asarray(seconds)
-    arrays["metric_names"] = np.asarray(names, dtype=str)
-    arrays["metrics"] = np.asarray([[r[k] for k in names] for r in rows], dtype=np.float64)
-    arrays["config"] = np.asarray(json.dumps(config.to_dict(), sort_keys=True))
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, path)
+    write_checkpoint(path, checkpoint_arrays(state, rows, step, seconds, config.to_dict()))
 
 
 def load_checkpoint(
@@ -366,24 +357,6 @@ def load_checkpoint(
         leaves, treedef = jax.tree.flatten(template)
         new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
     return step, jax.tree.unflatten(treedef, new), rows, seconds
-
-
-def write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
-    """CSV with a ``step`` column then the metrics (full float precision)."""
-    if not rows:
-        return
-    names = list(rows[0])
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["step", *names])
-        for t, r in enumerate(rows):
-            w.writerow([t, *(repr(r[k]) for k in names)])
-
-
-def read_metrics(path: Path) -> list[dict[str, float]]:
-    """Rows of a CSV written by :func:`write_metrics` (without the ``step`` column)."""
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in r.items() if k != "step"} for r in csv.DictReader(fh)]
 
 
 # ----------------------------------------------------------------------------------------------- runs
