@@ -120,3 +120,20 @@ def test_every_family_speaks_the_protocol():
     assert isinstance(pk, families.Packed) and (pk.position, pk.angle, pk.real) == (2, 1, False)
     with pytest.raises(ValueError, match="angle 2 out of range"):
         real.angle_position(2)
+
+
+def test_random_blocks_of_one_size_drawn_together_give_the_per_block_numbers():
+    """Circuit.init draws same-size blocks in one vmapped call: the numbers of one haar_unitary call per block key."""
+    c = Circuit(
+        3,
+        [RandomUnitary((0, 1)), Rot("Y", (2,)), RandomUnitary((2,)), RandomUnitary((1, 2)), RandomUnitary((0,))],
+    )
+    key = jax.random.key(11)
+    p = c.init(key)
+    _, kh = jax.random.split(key)
+    keys = jax.random.split(kh, 4)
+    expected = [gates.haar_unitary(k, 2 ** len(w)) for k, w in zip(keys, c.random_blocks, strict=True)]
+    assert [u.shape for u in p["haar"]] == [(4, 4), (2, 2), (4, 4), (2, 2)]
+    for got, want in zip(p["haar"], expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        np.testing.assert_allclose(np.asarray(got) @ np.asarray(got).conj().T, np.eye(got.shape[0]), atol=1e-12)

@@ -371,8 +371,15 @@ class Circuit(FamilyDefaults):
         if not blocks:
             return {"theta": theta, "haar": ()}
         keys = jax.random.split(kh, len(blocks))
-        haar = tuple(gates.haar_unitary(k, 2 ** len(w)) for k, w in zip(keys, blocks, strict=False))
-        return {"theta": theta, "haar": haar}
+        # blocks of one size are drawn by one vmapped call: the same numbers as one call per key, but one
+        # random-number kernel and one batched QR per size, so compile time does not grow with the block count
+        haar: list[Any] = [None] * len(blocks)
+        for size in sorted({len(w) for w in blocks}):
+            idx = [i for i, w in enumerate(blocks) if len(w) == size]
+            batch = jax.vmap(lambda k, d=2**size: gates.haar_unitary(k, d))(keys[np.asarray(idx)])
+            for m, i in enumerate(idx):
+                haar[i] = batch[m]
+        return {"theta": theta, "haar": tuple(haar)}
 
     def ops(self, params: Params) -> list[Op]:
         """The circuit as time-ordered gates."""
