@@ -83,15 +83,26 @@ class ProblemPoint:
         base = point_label(self.problem.name, self.problem.cost, self.width, self.network.depth)
         if self.problem.named:  # a preset: the name says it all
             return base
-        return f"{base}-{self.problem.fingerprint(self.network)}"
+        return f"{base}-{self.fingerprint}"
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The problem's fingerprint at this point's network (:meth:`TrainabilityProblem.fingerprint`), hashed once."""
+        return self.problem.fingerprint(self.network)
+
+    @cached_property
+    def pair(self) -> tuple[Callable[[], Any], str, Any]:
+        """The problem's data at this point's network (:meth:`TrainabilityProblem.pair`), built and checked once."""
+        return self.problem.pair(self.network)
 
     def param_suffix(self, parameter: AngleIndex | None) -> str:
         """``""`` for a preset's own parameter, else ``-<parameter>``: the file-name part of one parameter."""
         return "" if self.problem.named else f"-{parameter_label(parameter)}"
 
     def gradient(self, parameter: AngleIndex | None) -> Gradient:
-        """What is sampled for one parameter."""
-        return self.problem.gradient(self.network, parameter)
+        """What is sampled for one parameter (the point's data, shared by its parameters)."""
+        data, kind, factors = self.pair
+        return Gradient(self.network, parameter, kind, data, factors)  # type: ignore[arg-type]
 
 
 def map_sampler(g: Gradient, angles: list[AngleIndex]) -> Callable[[jax.Array], jax.Array]:
