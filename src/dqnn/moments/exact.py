@@ -842,8 +842,8 @@ def exact_gradient_moments(
     structure, cross-checked by the tensor network while that is small; the tensor network otherwise),
     ``"network"`` or ``"registers"`` (ValueError saying why, where the network lacks the structure); ``"line"``: the
     boundary MPS of :mod:`dqnn.moments.mps` (local 2-design blocks on a line, such as Fig. 3b; ``"auto"`` takes it
-    when the twirls span more than :data:`LINE_ABOVE_WIRES` wires and the register recursion does not apply). Every result
-    carries its error estimate and verdict (:class:`ExactMoments`); nothing is dropped silently.
+    when the twirls span more than :data:`LINE_ABOVE_WIRES` wires and the register recursion does not apply).
+    Every result carries its error estimate and verdict (:class:`ExactMoments`); nothing is dropped silently.
     """
     t0 = time.perf_counter()
     if engine not in ("auto", "network", "registers", "line"):
@@ -1127,10 +1127,10 @@ def _line_report(plan: Any, ins: Any, obs: Any, t0: float) -> ExactMoments:
 
     npairs = len(ins)
     pairs = [(ins[i][1], ins[j][1], obs[i], obs[j]) for i in range(npairs) for j in range(npairs)]
-    res = mps.line_second_moment(plan, pairs)
+    res = mps.line_second_moment(plan, pairs, target=TOLERANCE / 10)
     rel = res.coarse.relative_to(res.fine)
     checks = (
-        f"line MPS: truncation {mps.LINE_TOLERANCE:g} vs {mps.LINE_COARSE_TOLERANCE:g} on the mirrored line "
+        f"line MPS: truncation {res.tolerance:g} vs {res.coarse_tolerance:g} on the mirrored line "
         f"(bond <= {res.max_bond}, {res.blocks} blocks)"
     )
     verdict = judge(res.fine, res.fine, rel, checks)

@@ -1,4 +1,4 @@
-"""Exact second moments of wide networks of local 2-designs: a boundary MPS in the commutant basis, swept layer by layer.
+"""Exact second moments of wide networks of local 2-designs: a boundary MPS in the commutant basis, layer by layer.
 
 Structure (checked by :func:`compile_line`, from the network's moment elements, never from a preset's name): every
 random block of the network is a 2-design twirl (:class:`~dqnn.model.families.RandomUnitary`,
@@ -52,6 +52,8 @@ from dqnn.moments.scaled import Scaled, normalise
 from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
+#: A two-copy effect in the ``e`` basis: ``("product", (n, 2))`` or ``("mpo", sites (n, S, S, 2), left, right)``.
+Effect = tuple[Any, ...]
 _SQ3 = math.sqrt(3.0)
 #: Largest 2-design block (qubits) of the line engine (its ``q_a`` vectors are dense, ``2**k`` entries).
 MAX_LINE_BLOCK = 8
@@ -166,7 +168,9 @@ class _Compiler:
 
     def trace(self, lab: Label) -> None:
         if lab in self.pos:
-            self.ops.append(_Op("trace", (self.take(lab),)))
+            site = self.take(lab)
+            assert site is not None
+            self.ops.append(_Op("trace", (site,)))
             self.raw.discard(lab)
             bid = self.block.pop(lab, None)
             if bid is not None:
@@ -176,9 +180,9 @@ class _Compiler:
         if len(labs) > MAX_LINE_BLOCK:
             raise NotLine(f"{where}: a 2-design block of {len(labs)} > {MAX_LINE_BLOCK} qubits")
         ids = {self.block.get(lab) for lab in labs}
-        if matrix is None and len(ids) == 1 and None not in ids:
+        if matrix is None and len(ids) == 1:
             bid = ids.pop()
-            if self.members[bid] == len(labs):
+            if bid is not None and self.members[bid] == len(labs):
                 return  # already projected onto this block's span: the projection is idempotent
         for lab in labs:
             if lab not in self.pos:  # a |0> qubit, loaded at its own index
@@ -281,7 +285,9 @@ def compile_line(
             c.perceptron(elements[(l, j)], p.wires, diff, f"perceptron L{l}P{j}")
             if diff is not None:
                 if c.derivative_blocks == n_before:
-                    raise NotLine(f"perceptron L{l}P{j}: the differentiated rotation is not between two twirls of one block")
+                    raise NotLine(
+                        f"perceptron L{l}P{j}: the differentiated rotation is not between two twirls of one block"
+                    )
                 seen_diff = True
             for q in after.get(j, []):
                 c.trace(("in", q))
@@ -310,8 +316,8 @@ def compile_line(
 
 def _q_vectors(k: int) -> np.ndarray:
     """``q_0``, ``q_1`` of a block of ``k`` qubits in the per-qubit ``e`` basis; shape (2, 2**k), orthonormal."""
-    u = np.ones(1)
-    f = np.ones(1)
+    u: np.ndarray = np.ones(1)
+    f: np.ndarray = np.ones(1)
     for _ in range(k):
         u = np.kron(u, [1.0, 0.0])
         f = np.kron(f, [1.0, _SQ3])
@@ -482,7 +488,7 @@ def _order(mps: _MPS, ops: Sequence[_Op], group: list[int]) -> list[int]:
     return ordered if abs(mps.c - lo) <= abs(mps.c - hi) else ordered[::-1]
 
 
-def _effect_mps(plan: LinePlan, effect: tuple[str, Any], at: Callable[[int], int]) -> _MPS:
+def _effect_mps(plan: LinePlan, effect: Effect, at: Callable[[int], int]) -> _MPS:
     n = plan.length
     where = {at(s): q for q, s in enumerate(plan.outputs)}
     if effect[0] == "product":
@@ -516,7 +522,7 @@ def _effect_mps(plan: LinePlan, effect: tuple[str, Any], at: Callable[[int], int
 def sweep(
     plan: LinePlan,
     input_vectors: np.ndarray,
-    effect: tuple[str, Any],
+    effect: Effect,
     tolerance: float = DEFAULT_TOLERANCE,
     max_bond: int = DEFAULT_MAX_BOND,
     mirror: bool = False,
@@ -610,7 +616,7 @@ def sweep(
     return SweepResult(fwd_value, bwd_value, fb, bb, max(fw.max_bond, bw.max_bond), len(ops))
 
 
-def _effect_value(mps: _MPS, out_sites: Sequence[int], effect: tuple[str, Any]) -> Scaled:
+def _effect_value(mps: _MPS, out_sites: Sequence[int], effect: Effect) -> Scaled:
     """Contract the state with the effect from the left, renormalising by powers of two."""
     kind = effect[0]
     where = {s: q for q, s in enumerate(out_sites)}
@@ -635,9 +641,7 @@ def _effect_value(mps: _MPS, out_sites: Sequence[int], effect: tuple[str, Any]) 
     return Scaled.of(np.float64(np.einsum("ls,s->", env, right))).shift(log2)
 
 
-def local_effect(
-    fx: np.ndarray, fy: np.ndarray, n: int, terms: Sequence[int] | None = None
-) -> tuple[str, Any, np.ndarray, np.ndarray]:
+def local_effect(fx: np.ndarray, fy: np.ndarray, n: int, terms: Sequence[int] | None = None) -> Effect:
     """The local cost's two-copy effect ``O_x (x) O_y``, ``O = (1/n) sum_j |f_j><f_j|_j``, as an MPO in the ``e``
     basis: site tensors (n, 4, 4, 2) over the states ``(sx, sy)``, ``s = 0`` before / ``1`` after the term's site.
     ``terms``: keep only the terms ``j`` in it (the others contribute 0, :func:`local_cone`), still weighted 1/n."""
@@ -663,7 +667,7 @@ def local_effect(
     return ("mpo", sites, left, right)
 
 
-def product_effect(ox: np.ndarray, oy: np.ndarray) -> tuple[str, np.ndarray]:
+def product_effect(ox: np.ndarray, oy: np.ndarray) -> Effect:
     """The global cost's two-copy effect ``(x)_q Ox_q (x) Oy_q`` (per-qubit (n, 2, 2) operators) in the ``e`` basis."""
     return ("product", np.stack([effect_vector(a, b) for a, b in zip(ox, oy, strict=True)]))
 
@@ -697,13 +701,15 @@ def local_cone(plan: LinePlan) -> tuple[LinePlan, tuple[int, ...]]:
 @dataclass(frozen=True)
 class LineMoments:
     """Second moment by the line engine: ``fine`` (reported) and ``coarse`` (mirrored line, looser truncation)
-    values, the largest bond, the number of steps, the local cost's terms kept and the blocks kept."""
+    values, the largest bond, the number of steps and of blocks swept, and the two truncations used."""
 
     fine: Scaled
     coarse: Scaled
     max_bond: int
     steps: int
     blocks: int
+    tolerance: float = LINE_TOLERANCE
+    coarse_tolerance: float = LINE_COARSE_TOLERANCE
 
 
 def line_second_moment(
@@ -712,11 +718,32 @@ def line_second_moment(
     tolerance: float = LINE_TOLERANCE,
     coarse_tolerance: float = LINE_COARSE_TOLERANCE,
     max_bond: int = DEFAULT_MAX_BOND,
+    target: float | None = None,
 ) -> LineMoments:
     """``E[(d C)^2] = (1/N^2) sum_{x,y} <E_xy, X_xy>`` by two forward sweeps per pair of training pairs: at
     ``tolerance`` in the line's order, at ``coarse_tolerance`` mirrored (their difference estimates the reported
     value's error: truncation and rounding). ``pairs``: ``(fx, fy, obs_x, obs_y)`` with ``fx``, ``fy`` the input
-    factors (n_in, 2) and ``obs`` ``("product", (n, 2, 2))`` or ``("local", (n, 2))``, one per ``(x, y)``."""
+    factors (n_in, 2) and ``obs`` ``("product", (n, 2, 2))`` or ``("local", (n, 2))``, one per ``(x, y)``.
+    ``target``: while the estimate exceeds it, sweep again with both tolerances 1000 times smaller (down to
+    :data:`FINEST_TOLERANCE` for the fine one)."""
+    while True:
+        res = _line_once(plan, pairs, tolerance, coarse_tolerance, max_bond)
+        if target is None or res.coarse.relative_to(res.fine) <= target or tolerance / 1000 < FINEST_TOLERANCE:
+            return res
+        tolerance, coarse_tolerance = tolerance / 1000, coarse_tolerance / 1000
+
+
+#: Finest truncation :func:`line_second_moment` refines to.
+FINEST_TOLERANCE = 1e-15
+
+
+def _line_once(
+    plan: LinePlan,
+    pairs: Sequence[tuple[np.ndarray, np.ndarray, tuple[str, Any], tuple[str, Any]]],
+    tolerance: float,
+    coarse_tolerance: float,
+    max_bond: int,
+) -> LineMoments:
     fine = coarse = Scaled(np.float64(0))
     bond, steps, blocks = 1, 0, 0
     cone: tuple[LinePlan, tuple[int, ...]] | None = None
@@ -729,7 +756,7 @@ def line_second_moment(
             use, terms = cone
             if not terms:
                 continue
-            eff: tuple[str, Any] = local_effect(ox[1], oy[1], len(plan.outputs), terms)
+            eff: Effect = local_effect(ox[1], oy[1], len(plan.outputs), terms)
         else:
             eff = product_effect(ox[1], oy[1])
         a = sweep(use, ins, eff, tolerance, max_bond, backward=False)
@@ -738,4 +765,6 @@ def line_second_moment(
         bond, steps = max(bond, a.max_bond), max(steps, a.steps)
         blocks = max(blocks, sum(op.kind == "block" for op in use.ops))
     npairs = round(math.sqrt(len(pairs)))
-    return LineMoments(fine.scale(1.0 / npairs**2), coarse.scale(1.0 / npairs**2), bond, steps, blocks)
+    return LineMoments(
+        fine.scale(1.0 / npairs**2), coarse.scale(1.0 / npairs**2), bond, steps, blocks, tolerance, coarse_tolerance
+    )
