@@ -1127,7 +1127,7 @@ def _line_report(plan: Any, ins: Any, obs: Any, t0: float) -> ExactMoments:
 
     npairs = len(ins)
     pairs = [(ins[i][1], ins[j][1], obs[i], obs[j]) for i in range(npairs) for j in range(npairs)]
-    res = mps.line_second_moment(plan, pairs, target=TOLERANCE / 10)
+    res = mps.line_second_moment(plan, pairs, target=TOLERANCE)
     rel = res.coarse.relative_to(res.fine)
     checks = (
         f"line MPS: truncation {res.tolerance:g} vs {res.coarse_tolerance:g} on the mirrored line "
