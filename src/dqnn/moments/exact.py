@@ -75,7 +75,7 @@ Label = tuple[str, int]
 Engine = Literal["auto", "network", "registers", "line"]
 
 #: Largest block (qubits) of a fixed gate or rotation stored as a dense moment operator, per number of copies.
-MAX_DENSE_WIRES = {1: 6, 2: 3}
+MAX_DENSE_WIRES = {1: 6, 2: 3, 4: 1}
 _HAS_EXTENDED = bool(np.finfo(np.longdouble).eps < np.finfo(np.float64).eps)
 #: dtype of the reported contraction: extended precision where the platform has it (x86-64), else complex128.
 EXTENDED: Any = np.clongdouble if _HAS_EXTENDED else np.complex128
