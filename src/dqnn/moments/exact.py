@@ -842,7 +842,7 @@ def exact_gradient_moments(
     structure, cross-checked by the tensor network while that is small; the tensor network otherwise),
     ``"network"`` or ``"registers"`` (ValueError saying why, where the network lacks the structure); ``"line"``: the
     boundary MPS of :mod:`dqnn.moments.mps` (local 2-design blocks on a line, such as Fig. 3b; ``"auto"`` takes it
-    when the twirls span more than :data:`LINE_ABOVE_WIRES` wires and the register recursion does not apply).
+    for deep or very wide networks, :func:`_prefer_line`, where the register recursion does not apply).
     Every result carries its error estimate and verdict (:class:`ExactMoments`); nothing is dropped silently.
     """
     t0 = time.perf_counter()
@@ -868,7 +868,7 @@ def exact_gradient_moments(
         why_not = "the differentiated map does not preserve the trace"
     if engine == "registers" and why_not is not None:
         raise ValueError(f"exact moments: engine 'registers' does not apply: {why_not}")
-    if engine == "line" or (engine == "auto" and why_not is not None and _twirl_wires(elements) > LINE_ABOVE_WIRES):
+    if engine == "line" or (engine == "auto" and why_not is not None and _prefer_line(net, elements)):
         plan, line_why = _line_plan(net, index, rot, ins, obs, theta, elements)
         if plan is not None:
             return _line_report(plan, ins, obs, t0)
@@ -1089,9 +1089,20 @@ def exact_moments(problem: GradientProblem, engine: Engine = "auto") -> ExactMom
     return exact_gradient_moments(net, problem.angle_index(net), x, t, problem.cost, engine=engine)
 
 
-#: ``engine="auto"`` takes the line engine (:mod:`dqnn.moments.mps`) where it applies and the 2-design twirls span
-#: more than this many wires in all (below it the tensor network is as fast, and it needs no truncation).
+#: ``engine="auto"`` takes the line engine (:mod:`dqnn.moments.mps`) where it applies, the 2-design twirls span
+#: more than ``LINE_ABOVE_WIRES`` wires in all, and the network is deeper than ``LINE_ABOVE_DEPTH`` layers or its
+#: twirls span more than ``LINE_WIDE_WIRES`` wires: the tensor network's cost grows exponentially with the depth
+#: (Fig. 3b: 2 s at n = 64, 8 layers; > 600 s at 12), the line engine's linearly, and shallow networks need no
+#: truncation.
 LINE_ABOVE_WIRES = 512
+LINE_ABOVE_DEPTH = 8
+LINE_WIDE_WIRES = 4096
+
+
+def _prefer_line(net: Network, elements: Any) -> bool:
+    wires = _twirl_wires(elements)
+    return wires > LINE_ABOVE_WIRES and (net.depth > LINE_ABOVE_DEPTH or wires > LINE_WIDE_WIRES)
+
 
 _LINE_METHOD = "exact: boundary MPS in the commutant basis (I, F - I/2) per qubit, swept layer by layer, float64"
 
