@@ -22,14 +22,18 @@ or a partial trace reads nothing else. The whole two-copy state is a matrix prod
 to each block before it is applied; the block's new tensor is split by SVD.
 
 Compression and its error. A split keeps the fewest singular values whose discarded weight is at most
-``tolerance`` times the state's norm (and at most ``max_bond``). With the centre on the block the discarded weight
-is exactly the norm ``delta_k`` of the state's change. Every later step is a contraction in the Hilbert-Schmidt norm
-(a twirl: an orthogonal projection; a derivative block: norm ``|K|_2``; a partial trace: norm 2 on one site), so
-the value ``<E, X>`` moves by at most ``sum_k delta_k |E| prod_{later} |op|`` (``|E|``: the norm of the effect
-projected onto the per-qubit span, computed exactly). That bound, relative to the value, is the *truncation
-bound*; the line is swept twice (in its order and mirrored, so the rounding differs) and the reported relative
-error is the larger of the truncation bound and the two sweeps' disagreement. The mean ``E[d C]`` is exactly 0
-here (``M'(I) = 0`` after the first twirl of the sandwich).
+``tolerance`` times the state's norm (and at most ``max_bond``). :func:`line_second_moment` (what
+:func:`dqnn.moments.exact.exact_gradient_moments` calls) sweeps twice: at :data:`LINE_TOLERANCE` on the line and at
+the coarser :data:`LINE_COARSE_TOLERANCE` on the mirrored line (other rounding, other truncation); their
+disagreement, essentially the coarse sweep's truncation error, is the reported value's error estimate, and both
+tolerances are refined 1000-fold while it exceeds the caller's target, so a compressed value is never trusted
+beyond what its truncation allows. A rigorous bound is also available (:func:`sweep` with ``backward=True``): with
+the centre on the block the discarded weight is exactly the norm ``delta_k`` of the state's change, every later
+step is a map of known Hilbert-Schmidt norm (a twirl: an orthogonal projection; a derivative block: ``|K|_2``; a
+partial trace: 2), so the value moves by at most ``sum_k delta_k |E_k|`` with ``|E_k|`` the norm of the effect
+swept backward (Heisenberg picture) to step ``k`` plus that sweep's own accumulated bound. It is tight for small
+networks but loose by the misalignment of state and effect in wide ones (Cauchy-Schwarz), so it is not the
+verdict. The mean ``E[d C]`` is exactly 0 here (``M'(I) = 0`` after the first twirl of the sandwich).
 
 Cost: ``O(depth * width * chi^3)`` for bond dimension ``chi``; for Fig. 3b ``chi`` stays small (measured in
 ``benchmarks/results_moments.md``). Numbers far below the double range keep their digits (every running tensor is
