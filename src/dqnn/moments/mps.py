@@ -65,7 +65,7 @@ MAX_LINE_BLOCK = 8
 DEFAULT_TOLERANCE = 1e-15
 DEFAULT_MAX_BOND = 256
 #: Truncations of the two sweeps of :func:`line_second_moment` (reported; its error estimate).
-LINE_TOLERANCE = 1e-11
+LINE_TOLERANCE = 1e-10
 LINE_COARSE_TOLERANCE = 1e-9
 
 
