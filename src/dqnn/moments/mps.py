@@ -412,10 +412,8 @@ class _MPS:
         """Project ``sites`` (contiguous) onto ``q`` (2, prod d), apply ``m``, split back by SVD. Returns the norm of
         the state's change by truncation plus the rounding allowance (absolute)."""
         a0, a1 = sites[0], sites[-1]
-        if abs(self.c - a0) <= abs(self.c - a1):
-            self.move(a0)
-        else:
-            self.move(a1)
+        leftward = abs(self.c - a0) > abs(self.c - a1)  # coming from the right: split right to left
+        self.move(a1 if leftward else a0)
         theta = self.t[a0]
         for s in range(a0 + 1, a1 + 1):
             theta = np.tensordot(theta, self.t[s], axes=(theta.ndim - 1, 0))
@@ -431,18 +429,28 @@ class _MPS:
             raise FloatingPointError("the two-copy state vanished")
         lost2 = 0.0
         cur = th
-        for i, s in enumerate(range(a0, a1)):
-            ll, d = cur.shape[0], cur.shape[1]
-            mat = cur.reshape(ll * d, -1)
-            u, sv, vh = np.linalg.svd(mat, full_matrices=False)
-            tail = np.sqrt(np.cumsum((sv**2)[::-1])[::-1])  # tail[k] = norm of sv[k:]
-            keep = max(1, min(int(np.sum(tail > tol * norm)), chi))
-            lost2 += float(np.sum(sv[keep:] ** 2))
-            self.t[s] = u[:, :keep].reshape(ll, d, keep)
-            cur = (sv[:keep, None] * vh[:keep]).reshape((keep, *dims[i + 1 :], r))
-            self.max_bond = max(self.max_bond, keep)
-        self.t[a1] = cur.reshape(cur.shape[0], dims[-1], r)
-        self.c = a1
+        if not leftward:  # left to right: isometries on the left, the centre ends on a1
+            for i, s in enumerate(range(a0, a1)):
+                ll, d = cur.shape[0], cur.shape[1]
+                u, sv, vh = np.linalg.svd(cur.reshape(ll * d, -1), full_matrices=False)
+                keep = _keep(sv, tol * norm, chi)
+                lost2 += float(np.sum(sv[keep:] ** 2))
+                self.t[s] = u[:, :keep].reshape(ll, d, keep)
+                cur = (sv[:keep, None] * vh[:keep]).reshape((keep, *dims[i + 1 :], r))
+                self.max_bond = max(self.max_bond, keep)
+            self.t[a1] = cur.reshape(cur.shape[0], dims[-1], r)
+            self.c = a1
+        else:  # right to left: isometries on the right, the centre ends on a0
+            for i, s in enumerate(range(a1, a0, -1)):
+                rr, d = cur.shape[-1], cur.shape[-2]
+                u, sv, vh = np.linalg.svd(cur.reshape(-1, d * rr), full_matrices=False)
+                keep = _keep(sv, tol * norm, chi)
+                lost2 += float(np.sum(sv[keep:] ** 2))
+                self.t[s] = vh[:keep].reshape(keep, d, rr)
+                cur = (u[:, :keep] * sv[None, :keep]).reshape((l, *dims[: len(dims) - 1 - i], keep))
+                self.max_bond = max(self.max_bond, keep)
+            self.t[a0] = cur.reshape(l, dims[0], cur.shape[-1])
+            self.c = a0
         delta = Scaled.of(np.float64(math.sqrt(lost2) + ROUNDING * norm)).shift(self.log2)
         self.renormalise()
         return delta
@@ -456,6 +464,13 @@ class _MPS:
             env, e = normalise(env)
             log2 += e
         return Scaled.of(np.float64(env.reshape(-1)[0])).shift(log2)
+
+
+def _keep(sv: np.ndarray, allowed: float, chi: int) -> int:
+    """How many singular values to keep: the fewest whose discarded tail has norm at most ``allowed``, at most
+    ``chi``, at least 1."""
+    tail = np.sqrt(np.cumsum((sv**2)[::-1])[::-1])  # tail[k] = norm of sv[k:]
+    return max(1, min(int(np.sum(tail > allowed)), chi))
 
 
 def _op_norm(op: _Op, zero: np.ndarray, inputs: np.ndarray) -> float:
