@@ -111,7 +111,8 @@ def _absorbed(els: Sequence[MomentElement], diff: int | None) -> list[bool]:
                 absorb[w] = None
         else:
             owners = {absorb.get(w) for w in e.wires}
-            if len(owners) == 1 and None not in owners:
+            unitary = isinstance(e, (MomentGate, MomentRotation))  # a channel of another kind is never absorbed
+            if unitary and len(owners) == 1 and None not in owners:
                 out[i] = True
             else:
                 for w in e.wires:
