@@ -47,7 +47,7 @@ class ReproduceConfig:
     fig3b_ns: tuple[int, ...] = (4, 6, 8, 10, 12, 14, 16)
     fig3b_global_ns: tuple[int, ...] = (4, 6, 8, 10, 12)
     fig3b_samples: int = 1000
-    exact_ns: tuple[int, ...] = (4, 8, 12, 16, 24, 32, 48, 64)
+    exact_ns: tuple[int, ...] = (4, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512, 1024)  # Fig. 3b exact, to n = 1024
     pmm_ns: tuple[int, ...] = (2, 3, 4, 5)
     pmm_samples: int = 1000
     seed: int = 0

@@ -3,7 +3,8 @@
 :mod:`~dqnn.moments.exact` (the API and the tensor-network engine), :mod:`~dqnn.moments.registers` (networks of
 global 2-designs, in the orthogonal commutant basis), :mod:`~dqnn.moments.pmm` (Theorem 2: PMM along GUE
 directions), :mod:`~dqnn.moments.validation` (error estimates and the verdict), :mod:`~dqnn.moments.scaled`
-(numbers below the double range).
+(numbers below the double range), :mod:`~dqnn.moments.mps` (the line engine: a boundary MPS for wide networks of
+local 2-designs such as Fig. 3b), :mod:`~dqnn.moments.fourth` (exact fourth moments, kurtosis, samples needed).
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ from dqnn.moments.exact import (
 )
 from dqnn.moments.exact import (
     weingarten_matrix as weingarten_matrix,
+)
+from dqnn.moments.fourth import (
+    FourthMoment as FourthMoment,
+)
+from dqnn.moments.fourth import (
+    exact_fourth_moment as exact_fourth_moment,
 )
 from dqnn.moments.pmm import (
     exact_pmm_moments as exact_pmm_moments,
