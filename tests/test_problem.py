@@ -277,3 +277,20 @@ def test_study_resumes_and_separates_different_networks(tmp_path) -> None:  # ty
     third = study(other, [2, 3], samples=40, seed=0, exact=False, out=tmp_path)
     assert [p["variance"] for p in third["points"]] != [p["variance"] for p in first["points"]]
     assert len(list((tmp_path / "points").glob("*.json"))) == 4
+
+
+def test_study_plans_sample_sizes_from_the_exact_fourth_moment(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kurtosis=True: the exact kurtosis beside the exact variance agrees with the sampled kurtosis, and the samples
+    it says a 10% relative error needs follow from it ((kurtosis - 1) / 0.1**2)."""
+    from dqnn.trainability.problem import preset_problem
+
+    res = study(preset_problem("fig3a", "global", 1), [2], samples=4000, seed=5, out=tmp_path, kurtosis=True)
+    ex = next(p for p in res["points"] if p["method"] == "exact")
+    sa = next(p for p in res["points"] if p["method"] != "exact")
+    assert res["kurtosis_skipped"] == []
+    assert ex["samples_needed_10pct"] == int(np.ceil((ex["kurtosis_exact"] - 1) / 0.01))
+    g = np.load(next((tmp_path / "points").glob("*.npy")))
+    k_sampled = np.mean(g**4) / np.mean(g**2) ** 2  # mean zero: E[g^4] / E[g^2]^2
+    assert abs(k_sampled - ex["kurtosis_exact"]) < 0.15 * ex["kurtosis_exact"], (k_sampled, ex["kurtosis_exact"])
+    # the relative error of the sampled variance it predicts for S = 4000, against the run's own standard error
+    assert ex["variance_relative_error_at_samples"] == pytest.approx(sa["stderr"] / sa["variance"], rel=0.2)

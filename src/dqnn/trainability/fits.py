@@ -54,8 +54,13 @@ def _fit(x: np.ndarray, var: np.ndarray, se: np.ndarray, model: Literal["exponen
         raise ValueError(f"fit: need at least 2 points, got {x.size}")
     if np.any(var <= 0):
         raise ValueError("fit: variances must be positive to fit in log space")
-    y = np.log2(var)
-    sig = se / (var * np.log(2.0))
+    return _fit_log2(x, np.log2(var), se / (var * np.log(2.0)), model)
+
+
+def _fit_log2(x: np.ndarray, y: np.ndarray, sig: np.ndarray, model: Literal["exponential", "polynomial"]) -> LineFit:
+    """The weighted line through ``y = log2 Var`` with standard errors ``sig`` (module doc)."""
+    if x.size < 2:
+        raise ValueError(f"fit: need at least 2 points, got {x.size}")
     w = np.ones_like(y) if np.all(sig <= 0) else 1.0 / np.maximum(sig, np.max(sig) * 1e-6)
     if x.size >= 4:
         coef, cov = np.polyfit(x, y, 1, w=w, cov=True)
@@ -117,3 +122,12 @@ class ModelComparison:
 def compare_models(n: ArrayLike, var: ArrayLike, stderr: ArrayLike | None = None) -> ModelComparison:
     """Fit both models and say which fits better."""
     return ModelComparison(fit_exponential(n, var, stderr), fit_power(n, var, stderr))
+
+
+def compare_models_log10(n: ArrayLike, log10_var: ArrayLike) -> ModelComparison:
+    """:func:`compare_models` of exact values given as ``log10 Var`` (uniform weights), for values below the double
+    range (:mod:`dqnn.moments.scaled`)."""
+    x = np.asarray(n, dtype=float)
+    y = np.asarray(log10_var, dtype=float) * np.log2(10.0)
+    zero = np.zeros_like(y)
+    return ModelComparison(_fit_log2(x, y, zero, "exponential"), _fit_log2(np.log2(x), y, zero, "polynomial"))

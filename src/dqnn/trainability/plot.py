@@ -39,6 +39,16 @@ def plot_variance(
     return out
 
 
+def _log10_variance(p: dict[str, Any]) -> float | None:
+    """``log10`` of a point's variance: from ``variance`` when positive, else its ``log10_variance`` (values below
+    the double range), else None."""
+    v = p.get("variance")
+    if v is not None and v > 0:
+        return float(np.log10(v))
+    lv = p.get("log10_variance")
+    return float(lv) if lv is not None and np.isfinite(lv) else None
+
+
 def variance_figure(
     points: Sequence[dict[str, Any]],
     title: str,
@@ -56,11 +66,15 @@ def variance_figure(
     else:
         fig = ax.figure
     sampled = [p for p in points if p.get("method") != "exact" and p.get("variance") is not None]
-    exact = [p for p in points if p.get("method") == "exact" and p.get("variance") is not None]
+    exact = [p for p in points if p.get("method") == "exact" and _log10_variance(p) is not None]
+    # exact values below the double range (variance 0, log10_variance finite) are drawn on a log10 axis
+    log_axis = any(not (p.get("variance") or 0) > 0 for p in exact)
     if sampled:
         n = np.array([p["n"] for p in sampled], dtype=float)
         v = np.array([p["variance"] for p in sampled])
         se = np.array([p["stderr"] for p in sampled])
+        if log_axis:
+            v, se = np.log10(np.where(v > 0, v, np.nan)), se / (np.where(v > 0, v, np.nan) * np.log(10.0))
         bad = np.array([not p.get("trusted", True) for p in sampled])
         ax.errorbar(n[~bad], v[~bad], yerr=se[~bad], fmt="o", capsize=3, label="sampled (± 1 s.e.)")
         if bad.any():
@@ -68,18 +82,25 @@ def variance_figure(
                 n[bad], v[bad], yerr=se[bad], fmt="x", color="tab:red", capsize=3, label="sampled, s.e. not trusted"
             )
     if exact:
-        ax.plot([p["n"] for p in exact], [p["variance"] for p in exact], "s", mfc="none", color="k", label="exact")
+        ys = [_log10_variance(p) if log_axis else p["variance"] for p in exact]
+        ax.plot([p["n"] for p in exact], ys, "s", mfc="none", color="k", label="exact")
     all_n = np.array([p["n"] for p in points], dtype=float)
     if all_n.size:
         grid = np.linspace(all_n.min(), all_n.max(), 200)
         if reference is not None:
-            ax.plot(grid, reference(grid), "-", color="tab:green", label=reference_label)
+            ref = np.asarray(reference(grid), dtype=float)
+            if log_axis:
+                ref = np.log10(np.where(ref > 0, ref, np.nan))
+            ax.plot(grid, ref, "-", color="tab:green", label=reference_label)
         if fit is not None:
             lab = f"fit: base {fit.base:.3g}/qubit" if fit.model == "exponential" else f"fit: n^{fit.slope:.2f}"
-            ax.plot(grid, fit.predict(grid), "--", color="tab:orange", label=lab)
-    ax.set_yscale("log")
+            xx = grid if fit.model == "exponential" else np.log2(grid)
+            log2_fit = fit.intercept + fit.slope * xx
+            ax.plot(grid, log2_fit * np.log10(2.0) if log_axis else 2.0**log2_fit, "--", color="tab:orange", label=lab)
+    if not log_axis:
+        ax.set_yscale("log")
     ax.set_xlabel("n (qubits per layer)")
-    ax.set_ylabel("Var[∂C]")
+    ax.set_ylabel("log10 Var[∂C]" if log_axis else "Var[∂C]")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

@@ -199,6 +199,30 @@ def exact(point: ProblemPoint, parameter: AngleIndex | None) -> tuple[dict[str, 
     return m.as_dict(), None
 
 
+def fourth_moment(point: ProblemPoint, parameter: AngleIndex | None, samples: int = 0) -> dict[str, Any] | str:
+    """Sample-size planning from the exact fourth moment (:func:`dqnn.moments.fourth.exact_fourth_moment`): the
+    exact kurtosis, the samples a sampled ``Var`` needs for a 10% relative error and, for ``samples`` > 0, the
+    relative error a run of that size has; or why it does not apply (a string)."""
+    from dqnn.moments.fourth import exact_fourth_moment
+
+    g = point.gradient(parameter)
+    if parameter is None or g.factors is None:
+        return "the fourth moment needs a circuit angle and one pair of product states"
+    xf, tf = g.factors
+    try:
+        fm = exact_fourth_moment(point.network, parameter, xf, tf, g.cost)  # type: ignore[arg-type]
+    except (NotImplementedError, MemoryError, ValueError) as err:
+        return str(err)
+    out: dict[str, Any] = {
+        "kurtosis_exact": fm.kurtosis,
+        "samples_needed_10pct": fm.samples_needed(0.1),
+        "fourth_moment_seconds": fm.seconds,
+    }
+    if samples > 0:
+        out["variance_relative_error_at_samples"] = fm.variance_relative_error(samples)
+    return out
+
+
 def analytic(point: ProblemPoint, parameter: AngleIndex | None) -> float | None:
     """The problem's closed form at this ``n`` (it describes the first selected parameter), else None."""
     cf = point.problem.closed_form

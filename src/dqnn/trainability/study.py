@@ -27,9 +27,9 @@ import numpy as np
 from dqnn import _frames
 from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import PRESETS, preset
-from dqnn.trainability.fits import LineFit, ModelComparison, compare_models
+from dqnn.trainability.fits import LineFit, ModelComparison, compare_models, compare_models_log10
 from dqnn.trainability.plot import plot_variance, plot_variance_map, variance_figure, variance_map_figure
-from dqnn.trainability.points import ExactMode, ProblemPoint, exact, exact_dict
+from dqnn.trainability.points import ExactMode, ProblemPoint, exact, exact_dict, fourth_moment
 from dqnn.trainability.problem import TrainabilityProblem, parameter_label, preset_problem
 from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, POINT_COLUMNS, GradientMethod, PointSpec, point_row
 from dqnn.trainability.sweep import PointStore, SweepConfig, as_point, run_sweep
@@ -102,9 +102,20 @@ def exact_or_reason(
 def fit_points(points: list[dict[str, Any]]) -> ModelComparison | None:
     """Exponential and polynomial fits of the usable points (positive variance; at least 3 widths)."""
     use = [p for p in points if p.get("variance") and p["variance"] > 0]
+    below = [p for p in points if not (p.get("variance") or 0) > 0 and _finite(p.get("log10_variance"))]
+    if below and all(p.get("method") == "exact" for p in use + below):  # exact values below the double range
+        use = sorted(use + below, key=lambda p: p["n"])
+        if len({p["n"] for p in use}) < 3:
+            return None
+        logs = [np.log10(p["variance"]) if (p.get("variance") or 0) > 0 else p["log10_variance"] for p in use]
+        return compare_models_log10([p["n"] for p in use], logs)
     if len({p["n"] for p in use}) < 3:
         return None
     return compare_models([p["n"] for p in use], [p["variance"] for p in use], [p["stderr"] for p in use])
+
+
+def _finite(v: Any) -> bool:
+    return v is not None and bool(np.isfinite(v))
 
 
 class StudyResult(dict[str, Any]):
@@ -258,6 +269,7 @@ def study(
     progress: Callable[[Any, int], None] | None = None,
     config: dict[str, Any] | None = None,
     title: str | None = None,
+    kurtosis: bool = False,
 ) -> StudyResult:
     """Does this network have a barren plateau? ``Var[d C / d parameter]`` of every selected parameter of
     ``problem`` at every ``n`` in ``ns`` (``None``: the one fixed network), sampled over ``samples`` seeded
@@ -266,6 +278,10 @@ def study(
     the problem has one, resume from ``out`` (a folder; a temporary one when None: ``result["plot"]`` is in it),
     Dask when asked, and plots
     (``variance.png``; ``variance_map.png``, the per-parameter map, when several parameters are selected).
+
+    ``kurtosis``: also the exact fourth moment of each exact point (:func:`dqnn.trainability.points.fourth_moment`:
+    ``kurtosis_exact``, ``samples_needed_10pct``, ``variance_relative_error_at_samples``), where the ensemble and
+    the size allow it (small networks: a dense four-copy contraction); why not in ``kurtosis_skipped``.
 
     Returns the :class:`StudyResult` also written to ``out/variance.json`` (points: one dict per parameter, n and
     method; ``exact_skipped``: why the exact engine did not apply where it did not).
@@ -297,6 +313,7 @@ def study(
             sampled = run_sweep(points, sweep_cfg, store, on_point=cb, progress=progress)
     exact_pts: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
+    kurtosis_skipped: list[dict[str, Any]] = []
     if exact:
         for pt in points:
             for par in pt.parameters:
@@ -306,6 +323,12 @@ def study(
                         raise ValueError(f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}")
                     skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
                     continue
+                if kurtosis and "kurtosis_exact" not in d:
+                    fm = fourth_moment(pt, par, samples)
+                    if isinstance(fm, str):
+                        kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
+                    else:
+                        d = {**d, **fm}
                 exact_pts.append(d)
                 if on_point is not None:
                     on_point(d, False)
@@ -325,6 +348,7 @@ def study(
             "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
             "bound": None if problem.bound is None else asdict(problem.bound),
             "exact_skipped": skipped,
+            **({"kurtosis_skipped": kurtosis_skipped} if kurtosis else {}),
         }
     )
     if len(labels) > 1:
