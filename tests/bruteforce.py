@@ -91,9 +91,17 @@ def output_bruteforce_ops(net: Network, params, rho_in):  # type: ignore[no-unty
             qubits = [int(offsets[l] + q) for q in p.inputs] + [int(offsets[l + 1] + q) for q in p.outputs]
             for op in p.unitary.ops(params[l][j]):
                 where = [qubits[w] for w in op.wires]
-                if isinstance(op, ChannelOp):
-                    ks = [embed_full(np.asarray(k), where, total) for k in op.kraus]
-                    rho = sum(k @ rho @ k.conj().T for k in ks)
+                if isinstance(op, ChannelOp):  # sum_i K_i rho K_i^dagger, K_i on the wires' ket and bra axes
+                    w = len(where)
+                    t = rho.reshape((2,) * (2 * total))
+                    out = 0
+                    for k in np.asarray(op.kraus):
+                        kt = k.reshape((2,) * (2 * w))
+                        x = np.moveaxis(np.tensordot(kt, t, axes=(list(range(w, 2 * w)), where)), range(w), where)
+                        bra = [total + q for q in where]
+                        x = np.moveaxis(np.tensordot(kt.conj(), x, axes=(list(range(w, 2 * w)), bra)), range(w), bra)
+                        out = out + x
+                    rho = np.asarray(out).reshape(2**total, 2**total)
                 else:
                     m = gates.SWAP if isinstance(op, SwapOp) else np.asarray(op.matrix)
                     u = embed_full(np.asarray(m, dtype=complex), where, total)

@@ -111,7 +111,9 @@ def channel(kraus: ArrayLike | Sequence[ArrayLike], name: str = "channel", atol:
     if ks.ndim == 2:
         ks = ks[None]
     if ks.ndim != 3 or ks.shape[0] == 0 or ks.shape[1] != ks.shape[2]:
-        raise ValueError(f"channel {name!r}: Kraus operators must be a non-empty list of square matrices, got {ks.shape}")
+        raise ValueError(
+            f"channel {name!r}: Kraus operators must be a non-empty list of square matrices, got {ks.shape}"
+        )
     dim = ks.shape[1]
     if dim < 2 or dim & (dim - 1):
         raise ValueError(f"channel {name!r}: Kraus operators are {dim} x {dim}; need 2**w x 2**w (w >= 1 qubits)")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import jax
+import numpy as np
 
 from dqnn._jax import Array
 from dqnn.model.channels import Channel, tensor
@@ -87,11 +88,13 @@ class Noisy(FamilyDefaults):
                 raise TypeError(f"{self.name}: placements[{i}] must be a Placement(channel, wires, after)")
             wires = tuple(int(w) for w in pl.wires)
             if len(set(wires)) != len(wires) or any(not 0 <= w < inner.num_qubits for w in wires):
-                raise ValueError(f"{self.name}: placements[{i}] wires {wires} must be distinct wires of 0..{inner.num_qubits - 1}")
+                raise ValueError(
+                    f"{self.name}: placements[{i}] wires {wires} must be distinct wires of 0..{inner.num_qubits - 1}"
+                )
             if len(wires) != pl.channel.num_qubits:
                 raise ValueError(
-                    f"{self.name}: placements[{i}] channel {pl.channel.name!r} acts on {pl.channel.num_qubits} qubit(s) "
-                    f"but names {len(wires)} wire(s)"
+                    f"{self.name}: placements[{i}] channel {pl.channel.name!r} acts on {pl.channel.num_qubits} "
+                    f"qubit(s) but names {len(wires)} wire(s)"
                 )
             if pl.after is not None and not 0 <= int(pl.after) < n_ops:
                 raise ValueError(f"{self.name}: placements[{i}] after={pl.after} is not an op index of 0..{n_ops - 1}")
@@ -185,6 +188,22 @@ class Noisy(FamilyDefaults):
             return self._moment_refusal() or "no reason known"
         return self.inner.why_not(capability, angle)
 
+    def describe(self) -> dict[str, object]:
+        """A canonical JSON-able description (for fingerprints): the wrapped family's and each channel's Kraus
+        operators (rounded to 12 digits), wires and position."""
+        from dqnn.spec.source import describe_family  # late: the spec sits above the model
+
+        chans = [
+            [
+                np.round(pl.channel.kraus, 12).real.tolist(),
+                np.round(pl.channel.kraus, 12).imag.tolist(),
+                list(pl.wires),
+                pl.after,
+            ]
+            for pl in self.placements
+        ]
+        return {"kind": "noisy", "wires": self.num_qubits, "inner": describe_family(self.inner), "channels": chans}
+
     def __repr__(self) -> str:
         return f"{self.name}[{len(self.placements)} channel(s)]"
 
@@ -204,6 +223,11 @@ def is_noisy(net: Network) -> bool:
 
 
 def _has_channel_op(family: Family) -> bool:
+    from dqnn.model.families import Circuit, Fixed, HaarUnitary
+    from dqnn.model.hamiltonian import HamiltonianRotation
+
+    if type(family) in (Circuit, Fixed, HaarUnitary, HamiltonianRotation):  # unitary by construction
+        return False
     found: list[bool] = []
 
     def trace(key: Array) -> int:
@@ -298,4 +322,61 @@ def noiseless(net: Network) -> Network:
     return Network(net.widths, layers, strict=net.strict)
 
 
-__all__ = ["WHERE", "Noisy", "Placement", "Where", "is_noisy", "noiseless", "op_wires", "with_noise"]
+#: Channel names :func:`parse_noise` accepts, each with its one-number constructor.
+NOISE_NAMES: dict[str, str] = {
+    "depolarizing": "depolarizing",
+    "dephasing": "dephasing",
+    "amplitude_damping": "amplitude_damping",
+    "amplitude-damping": "amplitude_damping",
+    "ad": "amplitude_damping",
+}
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """A command-line noise model: ``channel`` on each wire at ``where`` (:func:`with_noise`); ``text`` as given."""
+
+    channel: Channel
+    where: Where
+    text: str
+
+    def apply(self, net: Network) -> Network:
+        """``with_noise(net, channel, where)``."""
+        return with_noise(net, self.channel, self.where)
+
+
+def parse_noise(text: str) -> NoiseSpec:
+    """``NAME:P[,WHERE]`` (e.g. ``depolarizing:0.01``, ``amplitude_damping:0.05,layer``) as a :class:`NoiseSpec`;
+    names: ``depolarizing``, ``dephasing``, ``amplitude_damping`` (``ad``); ``WHERE`` one of :data:`WHERE`
+    (default ``after_gate``). ValueError naming ``--noise`` otherwise."""
+    from dqnn.model import channels
+
+    head, _, where = text.partition(",")
+    name, sep, num = head.partition(":")
+    key = name.strip().lower()
+    if not sep or key not in NOISE_NAMES:
+        raise ValueError(f"--noise {text!r}: expected NAME:P[,WHERE] with NAME one of {', '.join(sorted(NOISE_NAMES))}")
+    try:
+        p = float(num)
+    except ValueError:
+        raise ValueError(f"--noise {text!r}: P = {num!r} is not a number") from None
+    w = where.strip() or "after_gate"
+    if w not in WHERE:
+        raise ValueError(f"--noise {text!r}: WHERE = {w!r} is not one of {', '.join(WHERE)}")
+    ch = getattr(channels, NOISE_NAMES[key])(p)
+    return NoiseSpec(ch, w, text)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "NOISE_NAMES",
+    "WHERE",
+    "NoiseSpec",
+    "Noisy",
+    "Placement",
+    "Where",
+    "is_noisy",
+    "noiseless",
+    "op_wires",
+    "parse_noise",
+    "with_noise",
+]

@@ -50,9 +50,9 @@ from numpy.typing import ArrayLike
 from dqnn._jax import Array
 from dqnn.model import states
 from dqnn.model.families import GateOp, SwapOp, family_key, fuse
+from dqnn.model.network import Network, NetworkParams
 from dqnn.model.protocol import ChannelOp
 from dqnn.sim import channels
-from dqnn.model.network import Network, NetworkParams
 from dqnn.sim.kernel import SLICED_MAX_QUBITS as SLICED_MAX_QUBITS
 from dqnn.sim.kernel import apply_gate, is_diagonal
 from dqnn.sim.schedule import layer_schedule
