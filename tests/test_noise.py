@@ -256,3 +256,30 @@ def test_exact_moments_match_sampling_under_noise(arch: str, cost_kind: str, n: 
     # and noise changed the value (the comparison can fail)
     em0 = exact_gradient_moments(problem.network_at(n), AngleIndex(0, 0, 0), x, t, cost_kind)  # type: ignore[arg-type]
     assert abs(em0.variance - em.variance) > 0.1 * em0.variance
+
+
+def test_parse_noise_and_cli_variance_twin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--noise NAME:P[,WHERE]: parsed (bad text refused by name); the variance command writes both studies and the
+    joint plot, and the noisy study's points differ from the noiseless ones."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from dqnn.cli import app
+    from dqnn.model.noise import parse_noise
+
+    spec = parse_noise("amplitude_damping:0.05,layer")
+    assert spec.where == "layer" and spec.channel.name == "amplitude_damping(0.05)"
+    assert parse_noise("depolarizing:0.01").where == "after_gate"
+    for bad, msg in (("foo:0.1", "NAME:P"), ("depolarizing:x", "not a number"), ("dephasing:0.1,nowhere", "WHERE")):
+        with pytest.raises(ValueError, match=msg):
+            parse_noise(bad)
+    out = tmp_path / "v"
+    args = ["variance", "--arch", "fig3a", "--n", "2", "--samples", "16", "--out", str(out)]
+    r = CliRunner().invoke(app, [*args, "--noise", "depolarizing:0.5,layer"])
+    assert r.exit_code == 0, r.output
+    plain = json.loads((out / "variance.json").read_text())["points"][0]["variance"]
+    noisy = json.loads((out / "noisy" / "variance.json").read_text())["points"][0]["variance"]
+    assert (out / "variance_noise.png").is_file() and noisy < plain
+    r = CliRunner().invoke(app, [*args, "--noise", "loud:0.5"])
+    assert r.exit_code != 0 and "--noise" in r.output
