@@ -283,3 +283,23 @@ def test_parse_noise_and_cli_variance_twin(tmp_path) -> None:  # type: ignore[no
     assert (out / "variance_noise.png").is_file() and noisy < plain
     r = CliRunner().invoke(app, [*args, "--noise", "loud:0.5"])
     assert r.exit_code != 0 and "--noise" in r.output
+
+
+def test_noisy_network_equals_aer_density_matrix() -> None:
+    """The exported circuit of a noisy network (channels as Kraus instructions) on Aer's density-matrix method is
+    dqnn's output state, 1e-10; amplitude damping (not unital) after every gate and a random channel."""
+    pytest.importorskip("qiskit_aer")
+    from dqnn.hardware import backends, export, layout
+
+    net = with_noise(architectures.fig3b(3, 2), C.amplitude_damping(0.2), "after_gate", readout=C.readout_error(0.1))
+    fam = net.layers[0][0].unitary
+    layers = [list(r) for r in net.layers]
+    p = layers[1][0]
+    layers[1][0] = Perceptron(p.inputs, p.outputs, Noisy(p.unitary, [Placement(C.random_channel(1, 2), (2, 0))]))
+    net = Network(net.widths, layers)
+    assert isinstance(fam, Noisy)
+    params = net.init(jax.random.key(3))
+    x = _input(4, 3, True)
+    want = np.asarray(output_state(net, params, x))
+    got = backends.aer_density_matrix(export.to_circuit(net, params, layout.LAYOUTS[0]), params, x)
+    np.testing.assert_allclose(got, want, atol=1e-10, rtol=0)
