@@ -520,7 +520,7 @@ def _perceptron(
 def channel_moment(kraus: ArrayLike, copies: int) -> np.ndarray:
     """The moment operator of a fixed channel ``Phi(X) = sum_i K_i X K_i^dagger`` (``kraus`` ``(m, D, D)``): ``Phi``
     on each copy, ``Phi^{(x)t}`` (independent Kraus sums per copy), shape ``(4**t,)*(2w)`` (:func:`fuse_copies`)."""
-    m = sum(single_copy_map(k) for k in np.asarray(kraus, dtype=np.complex128))
+    m = np.sum([single_copy_map(k) for k in np.asarray(kraus, dtype=np.complex128)], axis=0)
     return fuse_copies([m] * copies)
 
 
