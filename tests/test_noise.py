@@ -175,6 +175,11 @@ def test_matrix_and_engines_refuse_noise() -> None:
     assert sampling.pick_engine(g) == "full"
     with pytest.raises(ValueError, match="lightcone"):
         sampling.pick_engine(g, engine="lightcone")
+    from dqnn.sim.cone_engine import local_cost_lightcone
+
+    z = np.tile(np.array([1.0, 0.0]), (4, 1))
+    with pytest.raises(ValueError, match="non-unitary ops"):  # the pure-state cone engine refuses channels
+        local_cost_lightcone(net, net.init(jax.random.key(0)), z, z[: net.num_outputs])
 
 
 def _var(problem, net, samples: int) -> tuple[float, float, np.ndarray]:  # type: ignore[no-untyped-def]
