@@ -30,7 +30,7 @@ from dqnn.trainability import sampling
 from dqnn.trainability.problem import preset_problem
 from strategies import random_networks, repeated_networks
 
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+SETTINGS = settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
 def _channel(draw, nq: int = 1) -> C.Channel:  # type: ignore[no-untyped-def]
@@ -97,7 +97,7 @@ def test_random_noisy_networks_match_bruteforce(nets, seed, mixed) -> None:  # t
     assert noiseless(noisy).layers[0][0].unitary is net.layers[0][0].unitary
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(nets=noisy_networks(base=repeated_networks), seed=st.integers(0, 1000))
 def test_repeated_noisy_networks_scan(nets, seed) -> None:  # type: ignore[no-untyped-def]
     """Repeated blocks run as lax.scan once the rank settles; channels inside scanned blocks."""
