@@ -68,3 +68,44 @@ def fidelity_cost_bruteforce(net: Network, params, inputs, observables, xp: Any 
         for x, o in zip(inputs, observables, strict=True)
     ]
     return 1.0 - sum(fids) / len(fids)
+
+
+def output_bruteforce_ops(net: Network, params, rho_in):  # type: ignore[no-untyped-def]
+    """Eq. (1) with channels (NumPy): each perceptron's ops (gates, SWAPs, Kraus channels) applied one by one to the
+    density matrix of ALL qubits of all layers (each channel as ``sum_i K_i rho K_i^dagger`` with ``K_i`` embedded
+    in the whole register), then the partial trace onto the last layer. No dqnn simulator code."""
+    from dqnn.model import gates
+    from dqnn.model.protocol import ChannelOp, SwapOp
+
+    widths = list(net.widths)
+    total = sum(widths)
+    offsets = np.cumsum([0, *widths])
+    rho0 = np.asarray(rho_in, dtype=complex)
+    if rho0.ndim == 1:
+        rho0 = np.outer(rho0, rho0.conj())
+    zeros = np.zeros((2 ** (total - widths[0]),) * 2, dtype=complex)
+    zeros[0, 0] = 1.0
+    rho = np.kron(rho0, zeros)
+    for l, layer in enumerate(net.layers):
+        for j, p in enumerate(layer):
+            qubits = [int(offsets[l] + q) for q in p.inputs] + [int(offsets[l + 1] + q) for q in p.outputs]
+            for op in p.unitary.ops(params[l][j]):
+                where = [qubits[w] for w in op.wires]
+                if isinstance(op, ChannelOp):  # sum_i K_i rho K_i^dagger, K_i on the wires' ket and bra axes
+                    w = len(where)
+                    t = rho.reshape((2,) * (2 * total))
+                    out = 0
+                    for k in np.asarray(op.kraus):
+                        kt = k.reshape((2,) * (2 * w))
+                        x = np.moveaxis(np.tensordot(kt, t, axes=(list(range(w, 2 * w)), where)), range(w), where)
+                        bra = [total + q for q in where]
+                        x = np.moveaxis(np.tensordot(kt.conj(), x, axes=(list(range(w, 2 * w)), bra)), range(w), bra)
+                        out = out + x
+                    rho = np.asarray(out).reshape(2**total, 2**total)
+                else:
+                    m = gates.SWAP if isinstance(op, SwapOp) else np.asarray(op.matrix)
+                    u = embed_full(np.asarray(m, dtype=complex), where, total)
+                    rho = u @ rho @ u.conj().T
+    d_keep = 2 ** widths[-1]
+    t = rho.reshape(2**total // d_keep, d_keep, 2**total // d_keep, d_keep)
+    return np.einsum("aiaj->ij", t)

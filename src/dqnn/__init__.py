@@ -56,9 +56,11 @@ _EXPORTS: dict[str, str] = {
     "output_state": "dqnn.sim.simulate",
     "per_pair": "dqnn.costs",
     "study": "dqnn.trainability.study",
+    "with_noise": "dqnn.model.noise",
 }
 #: Public submodules reachable as attributes (``dqnn.states.zero_state``).
 _SUBMODULES: dict[str, str] = {
+    "channels": "dqnn.model.channels",
     "costs": "dqnn.costs",
     "datasets": "dqnn.datasets",
     "estimators": "dqnn.estimators",
@@ -90,6 +92,7 @@ __all__ = [
     "Rot",
     "TrainabilityProblem",
     "__version__",
+    "channels",
     "cost",
     "costs",
     "datasets",
@@ -115,6 +118,7 @@ __all__ = [
     "study",
     "trainability",
     "training",
+    "with_noise",
 ]
 
 _compat.install()
@@ -154,11 +158,12 @@ if TYPE_CHECKING:
     from dqnn._cache import enable_compilation_cache
     from dqnn.costs import cost, global_term, local_term, observable_term, per_pair
     from dqnn.gradients import grad_cost
-    from dqnn.model import families, gates, states
+    from dqnn.model import channels, families, gates, states
     from dqnn.model.angles import AngleIndex
     from dqnn.model.families import Circuit, Fixed, Gate, HaarUnitary, RandomUnitary, Rot
     from dqnn.model.hamiltonian import HamiltonianRotation
     from dqnn.model.network import Network, Perceptron
+    from dqnn.model.noise import with_noise
     from dqnn.sim.simulate import Factors, output_factors, output_state
     from dqnn.trainability.problem import TrainabilityProblem
     from dqnn.trainability.study import study

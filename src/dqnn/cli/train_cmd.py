@@ -129,6 +129,13 @@ def train_command(
         ),
     ] = "dqnn",
     shots: Annotated[int, typer.Option(help="With --backend aer...: shots per circuit.")] = 2**13,
+    noise_model: Annotated[
+        str | None,
+        typer.Option(
+            help="With --network: train the noisy twin, NAME:P[,WHERE] (e.g. depolarizing:0.01; see dqnn variance "
+            "--noise), and report the trained parameters' cost on the noiseless network too."
+        ),
+    ] = None,
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
     --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
@@ -181,11 +188,12 @@ def train_command(
                 patience,
                 tol,
                 dict(task=task, widths=widths, pairs=pairs, test_pairs=test_pairs, noise=noise, depth=depth),
+                noise_model=noise_model,
             )
         except (ValueError, TypeError) as err:
             console.print(f"[red]error:[/red] {err}", soft_wrap=True)
             raise typer.Exit(2) from err
-        keys = ("cost", "val_cost", "accuracy", "val_accuracy", "stopped")
+        keys = ("cost", "val_cost", "accuracy", "val_accuracy", "stopped", "noiseless_cost", "noiseless_initial_cost")
         shown = {k: summary[k] for k in keys if k in summary}
         console.print(
             json.dumps(shown | {"seconds": round(float(summary["seconds"]), 2)}, default=float), soft_wrap=True
@@ -276,6 +284,7 @@ def _train_network(
     patience: int | None,
     tol: float,
     task_options: dict[str, Any],
+    noise_model: str | None = None,
 ) -> dict[str, Any]:
     """``dqnn train --network SPEC --data FILE``: checks every option, then :func:`dqnn.training.fit`."""
     if network is None or data is None:
@@ -302,6 +311,11 @@ def _train_network(
     if src.depends_on_n:
         raise ValueError(f"--network {network} depends on n: training takes one network (fix n in the spec)")
     net = src.network()
+    twin = net  # the noiseless network (what network.json holds)
+    if noise_model is not None:
+        from dqnn.model.noise import parse_noise
+
+        net = parse_noise(noise_model.replace("--noise", "--noise-model")).apply(twin)
     train_data = load_data(data)
     init = src.parameters()  # a spec that carries parameters (e.g. a trained network) starts from them
     if params is not None:
@@ -340,7 +354,20 @@ def _train_network(
         )
     finally:
         bar.stop()
-    spec_mod.save(out / "network.json", net, res.params)  # the trained network, for dqnn simulate / variance
+    spec_mod.save(out / "network.json", twin, res.params)  # the trained network, for dqnn simulate / variance
+    if noise_model is not None:  # the noisy network was trained: its noiseless twin's cost at the same parameters
+        from dqnn.training.objectives import check_kind, objective
+
+        kind = check_kind(cost)
+        start = init if init is not None else net.init(jax.random.split(jax.random.key(seed))[0])  # as fit draws
+        extra = {
+            "noise_model": noise_model,
+            "noiseless_cost": float(objective(twin, res.params, kind, train_data.inputs, train_data.targets)),
+            "noiseless_initial_cost": float(objective(twin, start, kind, train_data.inputs, train_data.targets)),
+        }
+        summary = dict(res.summary) | extra
+        (out / "noise.json").write_text(json.dumps(extra, indent=2))
+        return summary
     return res.summary
 
 

@@ -92,6 +92,10 @@ def variance(
         str | None, typer.Option(help="Address of an existing Dask scheduler (implies --dask).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    noise: Annotated[
+        str | None,
+        typer.Option(help="Also the noisy twin: NAME:P[,WHERE], e.g. depolarizing:0.01 or ad:0.05,layer."),
+    ] = None,
 ) -> None:
     """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable.
 
@@ -125,6 +129,9 @@ def variance(
             run, title = _network_study(
                 network, cost, n, param, data, stream, samples, seed, method, exact, dask, scheduler
             )
+        if noise is not None:
+            run = _noisy_twin(run, noise, arch or "fig3a", cost, layers, network, n, param, data, stream, samples, seed,
+                              method, exact, dask, scheduler)  # fmt: skip
     except ValueError as e:
         raise _fail(e) from e
     with Progress(
@@ -172,9 +179,84 @@ def variance(
         err.print(f"[dim]no exact value at n={s['n']} {s['param']}: {s['reason']}[/dim]")
     extra = ", variance_map.png" if res.get("map") else ""
     err.print(f"written: {out}/variance.json, variance.csv, variance.png{extra}")
+    if noise is not None:
+        Console().print(points_table(res["noisy"]["points"], f"Var[dC] with noise {noise}: {title}"))
+        err.print(f"written: {out}/noisy/ (the noisy twin's study), {out}/variance_noise.png (both curves)")
 
 
 Runner = Callable[[Path, Any, Any], dict[str, Any]]
+
+
+def _noisy_twin(
+    run: Runner, noise: str, arch: str, cost: str, layers: str, network: str | None, n: str | None, param: str,
+    data: str | None, stream: int, samples: int, seed: int, method: str, exact: bool, dask: bool,
+    scheduler: str | None,
+) -> Runner:  # fmt: skip
+    """``run`` (the noiseless study), then the same study of the noisy twin (``with_noise``; same initialisations)
+    into ``OUT/noisy``, and both curves on one plot ``OUT/variance_noise.png``; the result gains ``"noisy"``."""
+    import dataclasses
+
+    from dqnn.model.noise import parse_noise
+    from dqnn.spec import network_source
+    from dqnn.trainability.problem import TrainabilityProblem, load_data, preset_problem
+    from dqnn.trainability.study import study
+    from dqnn.trainability.sweep import parse_range
+
+    spec = parse_noise(noise)
+    if network is None:
+        base = preset_problem(arch, cost, layers)
+        ns: list[int] | None = parse_range(n or "2:8:2")
+    else:
+        src = network_source(network)
+        base = TrainabilityProblem(
+            network=src.network if src.depends_on_n else src.network(), cost=cost,
+            data=None if data is None else load_data(data, cost), params=param, stream=stream,
+            name=Path(network.split(":")[0]).stem,
+        )  # fmt: skip
+        ns = parse_range(n) if n is not None else None
+    plain = base.network
+    noisy_net = (lambda m: spec.apply(plain(m))) if callable(plain) else spec.apply(plain)  # type: ignore[arg-type]
+    twin = dataclasses.replace(
+        base, network=noisy_net, name=f"{base.name}+{spec.channel.name}@{spec.where}", closed_form=None, bound=None,
+        named=False,
+    )  # fmt: skip
+
+    def both(out: Path, on_point: Any, progress: Any) -> dict[str, Any]:
+        res = run(out, on_point, progress)
+        nres = study(
+            twin, ns, samples=samples, seed=seed, method=method, exact="auto" if exact else False,  # type: ignore[arg-type]
+            out=out / "noisy", dask=dask, scheduler=scheduler, on_point=on_point, progress=progress, title=twin.name,
+        )  # fmt: skip
+        res["noisy"] = dict(nres)
+        _plot_twins(res, nres, out / "variance_noise.png", f"{base.name}, {cost} cost: noiseless vs {noise}")
+        return res
+
+    return both
+
+
+def _plot_twins(res: dict[str, Any], nres: dict[str, Any], path: Path, title: str) -> None:
+    """Var against n of both studies (first parameter), with 1 s.e. bars, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for r, label in ((res, "noiseless"), (nres, "noisy")):
+        pts = [p for p in r["points"] if p.get("variance") is not None and p.get("method") != "exact"]
+        first = pts[0].get("param") if pts else None
+        pts = [p for p in pts if p.get("param") == first]
+        ax.errorbar([p["n"] for p in pts], [p["variance"] for p in pts], yerr=[p["stderr"] for p in pts], fmt="o-",
+                    capsize=3, label=label)  # fmt: skip
+    ax.set_yscale("log")
+    ax.set_xlabel("n (qubits per layer)")
+    ax.set_ylabel("Var[∂C]")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _preset_study(

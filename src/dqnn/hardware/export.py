@@ -35,7 +35,7 @@ from dqnn.model.angles import AngleIndex
 from dqnn.model.families import Circuit, Gate, RandomUnitary, Rot
 from dqnn.model.hamiltonian import HamiltonianRotation
 from dqnn.model.network import Network, NetworkParams
-from dqnn.model.protocol import GateOp, SwapOp
+from dqnn.model.protocol import ChannelOp, GateOp, SwapOp
 
 #: Named fixed gates (:data:`dqnn.model.gates.NAMED_GATES`) written as Qiskit standard gates on the wires in order
 #: (the control first): the same matrix in dqnn's order, checked in the tests.
@@ -167,6 +167,10 @@ def _generic_perceptron(qc: Any, fam: Any, params: Any, wires: Sequence[int], l:
             qc.swap(qs[0], qs[1])
         elif isinstance(op, GateOp):
             _unitary(qc, np.asarray(op.matrix), qs, label=f"u_{l}_{j}_{k}")
+        elif isinstance(op, ChannelOp):  # a noise channel (dqnn.model.noise): a Kraus instruction (Aer density matrix)
+            from qiskit.quantum_info import Kraus
+
+            qc.append(Kraus(list(np.asarray(op.kraus))).to_instruction(), qiskit_qargs(qs))
         else:
             raise ValueError(f"layers[{l}][{j}]: op {k} of {type(fam).__name__} is {type(op).__name__}, not a gate")
 

@@ -20,6 +20,12 @@ from dqnn.model.angles import (
 from dqnn.model.angles import (
     shift_angle as shift_angle,
 )
+from dqnn.model.channels import (
+    Channel as Channel,
+)
+from dqnn.model.channels import (
+    channel as channel,
+)
 from dqnn.model.families import (
     Circuit as Circuit,
 )
@@ -92,6 +98,18 @@ from dqnn.model.network import (
 )
 from dqnn.model.network import (
     num_angles as num_angles,
+)
+from dqnn.model.noise import (
+    Noisy as Noisy,
+)
+from dqnn.model.noise import (
+    Placement as Placement,
+)
+from dqnn.model.noise import (
+    with_noise as with_noise,
+)
+from dqnn.model.protocol import (
+    ChannelOp as ChannelOp,
 )
 from dqnn.model.states import (
     STATE_ATOL as STATE_ATOL,

@@ -99,6 +99,8 @@ def ops_matrix(ops: Sequence[Op], num_qubits: int) -> Array:
     """Multiply time-ordered ``ops`` into one ``(2**num_qubits,)*2`` matrix (later ops on the left)."""
     u = jnp.eye(2**num_qubits, dtype=jnp.complex128)
     for op in ops:
+        if not isinstance(op, (GateOp, SwapOp)):  # a channel (dqnn.model.noise) has no matrix
+            raise ValueError(f"ops_matrix: {type(op).__name__} on wires {op.wires} is not a unitary gate")
         m = jnp.asarray(gates.SWAP) if isinstance(op, SwapOp) else op.matrix
         u = embed(m, op.wires, num_qubits) @ u
     return u

@@ -65,7 +65,16 @@ class SwapOp(NamedTuple):
     wires: tuple[int, int]
 
 
-Op = GateOp | SwapOp
+class ChannelOp(NamedTuple):
+    """A CPTP channel ``rho -> sum_i K_i rho K_i^dagger`` on local ``wires``: ``kraus`` ``(m, 2**w, 2**w)``, NumPy
+    (:class:`dqnn.model.channels.Channel`; noisy families, :mod:`dqnn.model.noise`). Not unitary: engines that
+    assume unitary perceptrons must refuse it."""
+
+    kraus: np.ndarray
+    wires: tuple[int, ...]
+
+
+Op = GateOp | SwapOp | ChannelOp
 
 
 class ShiftRule(NamedTuple):
@@ -124,7 +133,14 @@ class MomentRotation(NamedTuple):
     rate: float = 1.0
 
 
-MomentElement = MomentGate | MomentTwirl | MomentRotation
+class MomentChannel(NamedTuple):
+    """Moment element: a fixed CPTP channel with Kraus operators ``kraus`` ``(m, 2**w, 2**w)`` on local ``wires``."""
+
+    kraus: np.ndarray
+    wires: tuple[int, ...]
+
+
+MomentElement = MomentGate | MomentTwirl | MomentRotation | MomentChannel
 
 
 @runtime_checkable

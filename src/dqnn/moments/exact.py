@@ -59,7 +59,15 @@ from dqnn.costs import CostKind, check_targets
 from dqnn.model import gates
 from dqnn.model.angles import AngleIndex, check_index
 from dqnn.model.network import Network
-from dqnn.model.protocol import MomentElement, MomentGate, MomentRotation, MomentTwirl, capability_error, family_name
+from dqnn.model.protocol import (
+    MomentChannel,
+    MomentElement,
+    MomentGate,
+    MomentRotation,
+    MomentTwirl,
+    capability_error,
+    family_name,
+)
 from dqnn.model.states import split_product
 from dqnn.moments.commutant import permutation_vectors as permutation_vectors
 from dqnn.moments.commutant import scaled_weingarten as scaled_weingarten
@@ -453,7 +461,7 @@ def _moment_elements(fam: Any, where: str) -> tuple[MomentElement, ...]:
     name = family_name(fam)
     seen: list[int] = []
     for i, el in enumerate(els):
-        if not isinstance(el, (MomentGate, MomentTwirl, MomentRotation)):
+        if not isinstance(el, (MomentGate, MomentTwirl, MomentRotation, MomentChannel)):
             raise ValueError(f"{where}: family {name} moment element {i} is {type(el).__name__}, not a MomentElement")
         if any(not 0 <= w < fam.num_qubits for w in el.wires):
             raise ValueError(f"{where}: family {name} moment element {i}: wires {el.wires} out of range")
@@ -502,8 +510,18 @@ def _perceptron(
             else:
                 _check_dense(len(el.wires), t, where)
                 b.apply(b.gate(m), labs)
+        elif isinstance(el, MomentChannel):  # a fixed channel: its linear map on every copy, one more tensor
+            _check_dense(len(el.wires), t, where)
+            b.apply(channel_moment(el.kraus, t), labs)
         else:
             b.twirl(labs)
+
+
+def channel_moment(kraus: ArrayLike, copies: int) -> np.ndarray:
+    """The moment operator of a fixed channel ``Phi(X) = sum_i K_i X K_i^dagger`` (``kraus`` ``(m, D, D)``): ``Phi``
+    on each copy, ``Phi^{(x)t}`` (independent Kraus sums per copy), shape ``(4**t,)*(2w)`` (:func:`fuse_copies`)."""
+    m = np.sum([single_copy_map(k) for k in np.asarray(kraus, dtype=np.complex128)], axis=0)
+    return fuse_copies([m] * copies)
 
 
 def _check_dense(w: int, t: int, where: str) -> None:

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from dqnn._jax import Array
-from dqnn.model.families import Family, GateOp
+from dqnn.model.families import Family, GateOp, SwapOp
 from dqnn.model.network import Network, NetworkParams
 from dqnn.model.states import checked_factor_pair, pair_mean, product_vector, stack_trees
 from dqnn.sim.kernel import apply_gate
@@ -80,6 +80,8 @@ def op_structure(family: Family) -> tuple[tuple[bool, tuple[int, ...]], ...]:
 
         def trace(key: Array) -> int:  # abstract evaluation: nothing is computed or compiled
             ops = family.ops(family.init(key))
+            if any(not isinstance(op, (GateOp, SwapOp)) for op in ops):  # e.g. a noise channel: not a pure-state op
+                raise ValueError(f"cone engine: {type(family).__name__} has non-unitary ops (channels): use simulate")
             found.append(tuple((isinstance(op, GateOp), tuple(int(w) for w in op.wires)) for op in ops))
             return 0
 

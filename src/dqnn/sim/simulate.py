@@ -51,6 +51,8 @@ from dqnn._jax import Array
 from dqnn.model import states
 from dqnn.model.families import GateOp, SwapOp, family_key, fuse
 from dqnn.model.network import Network, NetworkParams
+from dqnn.model.protocol import ChannelOp
+from dqnn.sim import channels
 from dqnn.sim.kernel import SLICED_MAX_QUBITS as SLICED_MAX_QUBITS
 from dqnn.sim.kernel import apply_gate, is_diagonal
 from dqnn.sim.schedule import layer_schedule
@@ -156,6 +158,21 @@ class _Register:
         axes = [self.labels.index(w) for w in wires]
         self._map(lambda t: apply_gate(t, u, axes))
 
+    def channel(self, kraus: np.ndarray, wires: list[Label]) -> None:
+        """A CPTP channel on ``wires`` (:mod:`dqnn.sim.channels`): Kraus images stacked on the rank axis while that
+        stays below the dimension, else applied to the density matrix (formed as ``(rho, 1)``)."""
+        for w in wires:
+            self.materialise(w)
+        if any(w in ws for _, ws in self.pending for w in wires):
+            self.flush()
+        axes = [self.labels.index(w) for w in wires]
+        if channels.stack_cheaper(len(kraus), self.r, self.q):
+            self.a, self.b = channels.stack(self.a, self.b, kraus, axes)
+        else:
+            self._compress()
+            self.a = channels.on_density(self.a, kraus, axes, self.q)
+        self.peak = max(self.peak, int(np.log2(self.a.size)))
+
     def flush(self) -> None:
         """Apply the pending diagonal gates: one alone in place (:func:`apply_gate`), several as one
         elementwise product with their combined diagonal (one pass over the state instead of one each),
@@ -252,6 +269,8 @@ def _run_layer(reg: _Register, net: Network, params: NetworkParams, l: int) -> N
         for op in fuse(p.unitary.ops(params[l][j])):
             if isinstance(op, SwapOp):
                 reg.swap(wires[op.wires[0]], wires[op.wires[1]])
+            elif isinstance(op, ChannelOp):
+                reg.channel(op.kraus, [wires[w] for w in op.wires])
             else:
                 assert isinstance(op, GateOp)
                 reg.apply(op.matrix, [wires[w] for w in op.wires])

@@ -180,6 +180,9 @@ def describe_family(fam: families.Family) -> dict[str, Any]:
             else:
                 els.append(["random", wires])
         return {"kind": "circuit", "wires": fam.num_qubits, "elements": els}
+    describe = getattr(fam, "describe", None)
+    if callable(describe):  # a family that describes itself (e.g. dqnn.model.noise.Noisy: wrapped family + channels)
+        return dict(describe())
     # another family: its class and its matrix at a fixed initialisation (deterministic, content-based)
     p = fam.init(jax.random.key(20260101))
     return {

@@ -33,6 +33,7 @@ from dqnn._jax import jit_rng
 from dqnn.costs import CostKind, cost
 from dqnn.gradients import grad_cost, grad_param_shift
 from dqnn.model.network import Network, NetworkParams
+from dqnn.model.noise import is_noisy
 from dqnn.presets.problems import GradientProblem, point_label, zero_pair
 from dqnn.presets.registry import PRESETS, preset
 from dqnn.sim import components, cone_gradients
@@ -146,10 +147,14 @@ def pick_engine(g: Gradient, method: GradientMethod = "autodiff", engine: Engine
     pair; then light cones for the local cost when its terms see less than the whole network, components for
     the global cost when the network splits; otherwise the full simulator.
     """
+    if engine == "lightcone" and is_noisy(g.net):  # the product-state cone engine holds pure states only
+        raise ValueError("engine 'lightcone' takes unitary perceptrons only; this network has noise channels")
     if engine != "auto":
         return engine
     if method != "autodiff" or g.angle is None or g.factors is None:
         return "full"
+    if is_noisy(g.net):  # components run the full simulator per part (exact with channels); cones do not
+        return "components" if g.cost == "global" and components.splits(g.net) else "full"
     if g.cost == "local" and _cones_help(g):
         return "lightcone"
     if g.cost == "global" and components.splits(g.net):
