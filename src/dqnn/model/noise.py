@@ -133,6 +133,12 @@ class Noisy(FamilyDefaults):
         raise ValueError(f"{self.name}: a noisy perceptron is a channel, not a unitary; it has no matrix")
 
     @property
+    def matrix_parameter(self) -> str | None:
+        """``inner``'s: the wrapped unitary, which parameter-matrix multiplication updates as ``u -> expm(i eps K) u``
+        (with channels in the network its generators come from the noisy fidelity, :mod:`dqnn.training.pmm`)."""
+        return self.inner.matrix_parameter  # type: ignore[no-any-return]
+
+    @property
     def channels(self) -> tuple[Channel, ...]:
         """The channels placed, in placement order."""
         return tuple(pl.channel for pl in self.placements)
@@ -180,8 +186,6 @@ class Noisy(FamilyDefaults):
 
     def why_not(self, capability: Capability, angle: int | None = None) -> str:
         """Why: a channel is not a unitary (matrix parameter), or the wrapped family's reason."""
-        if capability == "matrix_parameter":
-            return "a noisy perceptron is a channel, not a unitary (parameter-matrix multiplication needs one)"
         if capability == "packed" and not all(c.real for c in self.channels):
             return "a channel has complex Kraus operators (packed mode needs real ones)"
         if capability == "moments":

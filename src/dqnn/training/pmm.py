@@ -74,7 +74,9 @@ import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
 from dqnn._jax import Array
+from dqnn.costs import per_pair
 from dqnn.model.network import Network, NetworkParams, Perceptron
+from dqnn.model.noise import is_noisy
 from dqnn.model.protocol import capability_error
 
 #: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
@@ -280,6 +282,8 @@ def _from_factors(net: Network, params: NetworkParams, facs: Array, obs_factors:
         raise ValueError(
             f"PMM: observable factors must have shape ({facs.shape[0]}, {2**net.num_outputs}, k), got {obs.shape}"
         )
+    if is_noisy(net):
+        return _noisy_generators(net, params, facs, obs)
     mats = _matrices(net, params)
     fids, gens = jax.vmap(lambda r, o: _pair_generators(net, mats, r, o))(facs, obs)
     mean = jax.tree.map(lambda g: jnp.mean(g, axis=0), gens)
@@ -310,6 +314,19 @@ def scale_generators(net: Network, gens: Generators, eta: float) -> Generators:
         tuple(None if g is None else (eta * 2 ** len(p.inputs) / 2) * g for p, g in zip(layer, row, strict=True))
         for layer, row in zip(net.layers, gens, strict=True)
     )
+
+
+def _noisy_generators(net: Network, params: NetworkParams, facs: Array, obs: Array) -> tuple[Array, Generators]:
+    """``(F, G)`` of a network with channels (:func:`dqnn.model.noise.with_noise`). (P2)-(P4) assume unitary layers,
+    so the closed form does not hold; ``G`` is still ``dF/d eps`` along ``u -> expm(i eps K) u`` for every
+    ``K``, which :func:`generators_autodiff` gives from the simulated noisy fidelity."""
+    rhos = facs @ jnp.conj(jnp.swapaxes(facs, -1, -2))
+    pis = obs @ jnp.conj(jnp.swapaxes(obs, -1, -2))
+
+    def fidelity(p: NetworkParams) -> Array:
+        return jnp.mean(per_pair(net, p, rhos, pis, "observable"))
+
+    return fidelity(params), generators_autodiff(lambda p: 1.0 - fidelity(p), net, params)
 
 
 def apply_generators(net: Network, params: NetworkParams, ks: Generators, eps: Array | float) -> NetworkParams:
