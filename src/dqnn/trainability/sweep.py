@@ -163,8 +163,14 @@ def _bind(progress: Callable[[Any, int], None] | None, spec: Any) -> Callable[[i
     return report
 
 
-def parse_range(text: str) -> list[int]:
-    """``"2:12:2"`` -> [2, 4, ..., 12] (inclusive), ``"4,8,16"`` -> [4, 8, 16], ``"5"`` -> [5]."""
+#: Most values :func:`parse_range` expands a range to (a request of more points is refused before listing them).
+MAX_RANGE = 10_000
+
+
+def parse_range(text: str, most: int = MAX_RANGE) -> list[int]:
+    """``"2:12:2"`` -> [2, 4, ..., 12] (inclusive), ``"4,8,16"`` -> [4, 8, 16], ``"5"`` -> [5]. ValueError for
+    an empty element (``"2,,3"``), a non-integer, a non-positive step, or more than ``most`` values (counted
+    before any list is built)."""
     t = text.strip()
     try:
         if ":" in t:
@@ -172,9 +178,19 @@ def parse_range(text: str) -> list[int]:
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] <= 0):
                 raise ValueError
             step = parts[2] if len(parts) == 3 else 1
+            count = max(0, (parts[1] - parts[0]) // step + 1)
+            if count > most:
+                raise OverflowError(count)
             vals = list(range(parts[0], parts[1] + 1, step))
         else:
-            vals = [int(p) for p in t.split(",") if p.strip()]
+            items = t.split(",")
+            if any(not p.strip() for p in items) and t:
+                raise ValueError
+            if len(items) > most:
+                raise OverflowError(len(items))
+            vals = [int(p) for p in items if p.strip()]
+    except OverflowError as err:
+        raise ValueError(f"range {text!r} has {err.args[0]:,} values, more than the {most:,} allowed") from None
     except ValueError as err:
         raise ValueError(f"range {text!r}: use START:STOP[:STEP] or a comma list of integers") from err
     if not vals:
