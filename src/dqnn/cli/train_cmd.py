@@ -132,6 +132,15 @@ def train_command(
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
     --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
+    from dqnn._integrity import FolderLock
+
+    try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file, not a folder")
+        _lock = FolderLock(out).acquire()  # noqa: F841  (held while this command runs; released when it returns)
+    except ValueError as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+        raise typer.Exit(2) from err
     if backend != "dqnn":
         try:
             rows = _train_on_backend(out, backend, widths, depth, pairs, steps, lr, shots, seed, resume)
