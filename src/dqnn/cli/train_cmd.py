@@ -137,7 +137,7 @@ def train_command(
     try:
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {out} is a file, not a folder")
-        _lock = FolderLock(out).acquire()  # noqa: F841  (held while this command runs; released when it returns)
+        _lock = FolderLock(out).acquire()  # held while this command runs; released when it returns
     except ValueError as err:
         console.print(f"[red]error:[/red] {err}", soft_wrap=True)
         raise typer.Exit(2) from err
