@@ -21,8 +21,6 @@ MAX_POINTS = 10_000
 MAX_SAMPLES = 100_000_000
 #: Bytes one sample costs in the arrays every engine keeps (PRNG keys, gradients, their copies).
 BYTES_PER_SAMPLE = 64
-#: Largest input register the planner traces exactly (beyond it, its input state alone bounds the register).
-TRACE_QUBITS = 22
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -93,17 +91,35 @@ def check_count(count: int, option: str, most: int) -> None:
         raise TooLargeError(f"{option}: {count:,} is more than the {most:,} allowed in one request")
 
 
-def register_qubits(net: Any, engine: str) -> int:
-    """log2 of the amplitudes ``engine`` stores per sample for ``net`` (a lower bound; 0 for the engines that
-    split the network, whose chunks adapt: ``lightcone``, ``components``). The full simulator's peak is traced
-    on abstract shapes up to :data:`TRACE_QUBITS` inputs; beyond, its input register bounds it from below."""
+def register_qubits(net: Any, engine: str = "full") -> int:
+    """log2 of the amplitudes ``engine`` stores per sample for ``net`` (0 for the engines that split the network,
+    whose chunks adapt: ``lightcone``, ``components``). The full simulator's peak (stored qubits + rank bits,
+    as :func:`dqnn.sim.simulate.peak_stored_qubits`) is traced on abstract shapes, the input state included:
+    nothing of that size is allocated."""
     if engine != "full":
         return 0
-    if net.num_inputs > TRACE_QUBITS:
-        return int(max(net.num_inputs, max(net.widths)))
-    from dqnn.sim.simulate import peak_stored_qubits
+    import jax
+    import jax.numpy as jnp
 
-    return int(peak_stored_qubits(net))
+    from dqnn.sim import simulate as sim
+
+    seen: dict[str, int] = {}
+
+    def run(params: Any, x: Any) -> Any:
+        reg = sim._initial_register(net, x)
+        sim._run_network(reg, net, params)
+        seen["peak"] = reg.peak
+        return reg.a
+
+    x = jax.ShapeDtypeStruct((2**net.num_inputs,), jnp.complex128)
+    jax.eval_shape(run, jax.eval_shape(net.init, jax.random.key(0)), x)
+    return int(max(seen["peak"], net.num_inputs))
+
+
+def simulation_bytes(net: Any) -> float:
+    """Least bytes one simulation of ``net`` by the full simulator needs: its peak register (complex128) with
+    the gate's input and output copies and a temporary (4 copies)."""
+    return 16.0 * 4 * 2.0 ** register_qubits(net)
 
 
 def point_bytes(point: Any, samples: int, method: str = "autodiff") -> float:
@@ -141,4 +157,5 @@ __all__ = [
     "parse_memory",
     "point_bytes",
     "register_qubits",
+    "simulation_bytes",
 ]
