@@ -49,6 +49,8 @@ def main() -> None:
             e.show()
             sys.exit(e.exit_code)
         _unexpected(e)
+    if rc == 130:  # typer's answer to KeyboardInterrupt in a command
+        _interrupted()
     sys.exit(rc if isinstance(rc, int) else 0)
 
 
