@@ -192,6 +192,9 @@ def cost(
     ``inputs``: (N, 2**n_in) vectors or (N, 2**n_in, 2**n_in) density matrices; ``targets`` as
     :func:`check_targets` states for ``kind``.
     """
+    from dqnn.model.network import check_params
+
+    check_params(net, params)  # concrete parameters only: structure, finite, unitary matrices
     return jnp.mean(per_pair(net, params, inputs, targets, kind))
 
 

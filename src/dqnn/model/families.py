@@ -50,6 +50,9 @@ from dqnn.model.protocol import (
 
 
 def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int, ...]:
+    for q in wires:  # integers only: a float or bool wire is refused, never truncated
+        if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, np.integer)):
+            raise TypeError(f"{name}: wire {q!r} ({type(q).__name__}) is not an integer")
     w = tuple(int(q) for q in wires)
     if len(set(w)) != len(w):
         raise ValueError(f"{name}: wires {w} repeat a qubit")
@@ -248,6 +251,8 @@ class Circuit(FamilyDefaults):
             where = f"{name} element {i}"
             wires = _check_wires(el.wires, num_qubits, where)
             if isinstance(el, Rot):
+                if not isinstance(el.generator, str) and not np.all(np.isfinite(np.asarray(el.generator))):
+                    raise ValueError(f"{where}: generator has non-finite entries (NaN or inf)")
                 gen = (
                     gates.pauli_string(el.generator)
                     if isinstance(el.generator, str)
