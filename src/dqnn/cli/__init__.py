@@ -47,7 +47,7 @@ def main() -> None:
         if hasattr(e, "show") and isinstance(getattr(e, "exit_code", None), int):  # a usage error
             _usage_hint(e)
             e.show()
-            sys.exit(e.exit_code)
+            sys.exit(int(getattr(e, "exit_code", 2)))
         _unexpected(e)
     if rc == 130:  # typer's answer to KeyboardInterrupt in a command
         _interrupted()

@@ -259,7 +259,7 @@ def _network_study(
 
     from dqnn.trainability.points import ProblemPoint
 
-    run.points = [ProblemPoint(problem, pt_n) for pt_n in (ns or [None])]  # type: ignore[attr-defined]
+    run.points = [ProblemPoint(problem, pt_n) for pt_n in (ns or [None])]  # type: ignore[attr-defined,list-item]
     return run, name
 
 
