@@ -158,6 +158,14 @@ def test_nan_rotation_generator_is_refused(v: float) -> None:
     _refuses(lambda: Circuit(1, [Rot(g, (0,))]), "generator")
 
 
+def test_unknown_gate_name_lists_the_valid_ones() -> None:
+    from dqnn.model.families import Gate
+
+    _refuses(lambda: Circuit(2, [Gate("CNOTT", (0, 1))]), "unknown gate 'CNOTT'")
+    with pytest.raises(ValueError, match="CNOT"):
+        Circuit(2, [Gate("CNOTT", (0, 1))])
+
+
 def test_valid_input_still_gives_a_number() -> None:
     """The controls: the same calls on valid input give a finite cost in [0, 1] (global: 1 - fidelity)."""
     c = float(dqnn.cost(NET, PARAMS, np.tile(ZERO2, (3, 1)), np.tile(ZERO1, (3, 1)), "global"))

@@ -4,8 +4,10 @@ and recomputed to the same numbers as an undamaged run; concurrent writers never
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from dqnn.trainability.sweep import SweepConfig, as_point, point_key, run_sweep
 
 SPEC = as_point(PointSpec("fig3a", "global", 2, 1))  # one ProblemPoint: its sampler is compiled once
 CFG = SweepConfig(samples=24, seed=3)
+STORE_FILE = str(Path(__file__).resolve().parents[1] / "src" / "dqnn" / "trainability" / "store.py")
 STABLE = ("n", "param", "samples", "mean", "mean_stderr", "variance", "stderr", "kurtosis", "trusted", "warnings")
 
 
@@ -165,51 +168,58 @@ def test_store_of_another_sweep_config_is_not_reused(reference: tuple[Path, dict
         store.check(_key(), config={**CFG.to_dict(), "seed": 4})
 
 
-def _writer(root: str, which: int, rounds: int, q: mp.Queue) -> None:
-    """Save and read back key ``same`` (both writers: the same numbers) and key ``diff`` (each its own numbers)."""
-    from dqnn.trainability.store import PointStore, StoreError, derived_summary
-
-    store = PointStore(root, report=lambda s: None)
-
-    def draws(w: int) -> list[np.ndarray]:
-        rng = np.random.default_rng(w)
-        return [rng.normal(size=16) for _ in range(2)]
-
-    mine = {"same": draws(0)[:1] * 2, "diff": draws(which)}
-    valid = {
-        "same": [{"method": "autodiff", **derived_summary(draws(0)[0])}],
-        "diff": [{"method": "autodiff", **derived_summary(g)} for w in (1, 2) for g in draws(w)],
-    }
-    tally = {k: [0, 0, 0, 0] for k in mine}  # errors, wrong reads, detected inconsistencies, valid reads
-    for i in range(rounds):
-        for key, gs in mine.items():
-            g = gs[i % 2]
-            t = tally[key]
-            try:
-                store.save(key, {"method": "autodiff", **derived_summary(g)}, g)
-                d = store.check(key)
-                t[1 if d not in valid[key] else 3] += 1
-            except StoreError:
-                t[2] += 1  # one writer's JSON beside the other's samples, seen between the two renames
-            except Exception:
-                t[0] += 1
-    q.put(tally)
+# A writer process: saves and reads back key ``same`` (both writers: the same numbers) and key ``diff`` (each its
+# own numbers); prints its tally as JSON. It loads store.py by path (not the dqnn.trainability package: no JAX).
+WRITER = """
+import importlib.util, json, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("_store_under_test", sys.argv[1])
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+root, which, rounds = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+store = mod.PointStore(root, report=lambda s: None)
+def draws(w):
+    rng = np.random.default_rng(w)
+    return [rng.normal(size=16) for _ in range(2)]
+def point(g):  # no "variance": the summary is not re-derived (that needs scipy)
+    return {"method": "autodiff", "mean": float(g.mean()), "first": float(g[0])}
+mine = {"same": draws(0)[:1] * 2, "diff": draws(which)}
+valid = {"same": [point(draws(0)[0])], "diff": [point(g) for w in (1, 2) for g in draws(w)]}
+tally = {k: [0, 0, 0, 0] for k in mine}  # errors, wrong reads, detected inconsistencies, valid reads
+for i in range(rounds):
+    for key, gs in mine.items():
+        g, t = gs[i % 2], tally[key]
+        try:
+            store.save(key, point(g), g)
+            t[1 if store.check(key) not in valid[key] else 3] += 1
+        except mod.StoreError:
+            t[2] += 1  # one writer's JSON beside the other's samples, seen between the two renames
+        except Exception as e:
+            t[0] += 1
+            print(repr(e), file=sys.stderr)
+print(json.dumps(tally))
+"""
 
 
 def test_concurrent_writers_never_collide(tmp_path: Path) -> None:
     """2 processes x 200 saves + reads of each of two keys: zero errors, zero wrong reads; where both write the
     same numbers (two runs of the same point) every read is valid."""
-    ctx = mp.get_context("spawn")
-    q: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(str(tmp_path), w, 200, q)) for w in (1, 2)]
-    for p in procs:
-        p.start()
-    res = [q.get(timeout=180) for _ in procs]
-    for p in procs:
-        p.join(30)
+    env = {**os.environ, "PYTHONPATH": str(Path(STORE_FILE).parents[2])}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, STORE_FILE, str(tmp_path), str(w), "200"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in (1, 2)
+    ]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    res = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
     for key in ("same", "diff"):
         errors, wrong, detected, valid = (sum(r[key][i] for r in res) for i in range(4))
-        assert errors == 0 and wrong == 0, (key, res)
+        assert errors == 0 and wrong == 0, (key, res, outs)
         assert errors + wrong + detected + valid == 400
     assert sum(r["same"][3] for r in res) == 400, res
     assert not list(tmp_path.glob("points/.*")), "temporary files left behind"

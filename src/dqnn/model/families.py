@@ -265,6 +265,11 @@ class Circuit(FamilyDefaults):
                 compiled.append(_Rotation(w.astype(np.complex128), v, wires, two))
                 n_rot += 1
             elif isinstance(el, Gate):
+                if isinstance(el.matrix, str) and el.matrix not in gates.NAMED_GATES:
+                    raise ValueError(
+                        f"{where}: unknown gate {el.matrix!r}; the named gates are "
+                        + ", ".join(sorted(gates.NAMED_GATES))
+                    )
                 m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else el.matrix
                 m = gates.check_unitary(m, where, len(wires))
                 if len(wires) == 2 and np.array_equal(m, gates.SWAP):
