@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dqnn.cli._app import app
 from dqnn.cli._choices import TASKS
 from dqnn.cli._choices import TRAIN_METHODS as METHODS
+from dqnn.cli._guard import locked_out
 
 console = Console(stderr=True)
 
@@ -49,6 +50,7 @@ def _progress_bar(second: str = "test fidelity {task.fields[test]:.4f}") -> Prog
 
 
 @app.command("train")
+@locked_out  # --out: not a file; locked while the run writes it
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder (metrics.csv, params.npz, summary.json, PNGs).")],
     task: Annotated[str, typer.Option(help=f"Task: one of {', '.join(TASKS)}.")] = "unitary",
@@ -132,15 +134,6 @@ def train_command(
 ) -> None:
     """Train a DQNN (PMM or optax) on a generated task (--task) or a network spec on a data file (--network,
     --data); write metrics, parameters, summary, checkpoints and plots. A folder holding another run is refused."""
-    from dqnn._integrity import FolderLock
-
-    try:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {out} is a file, not a folder")
-        _lock = FolderLock(out).acquire()  # held while this command runs; released when it returns
-    except ValueError as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True)
-        raise typer.Exit(2) from err
     if backend != "dqnn":
         try:
             rows = _train_on_backend(out, backend, widths, depth, pairs, steps, lr, shots, seed, resume)

@@ -40,7 +40,7 @@ def measure_point(
 
 
 #: Seconds to wait for a Dask scheduler to answer before giving up on its address.
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 
 
 def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
