@@ -150,10 +150,34 @@ def term(kind: CostKind, f: Factors, target: Array) -> Array:
 def check_targets(kind: CostKind, targets: ArrayLike, n_pairs: int, n_out: int) -> Array:
     """Shape-check stacked targets for ``kind`` (leading axis ``n_pairs``) and return them as complex128."""
     want = (n_pairs, *cost_def(kind).target_shape(n_out))
+    if not isinstance(targets, jax.core.Tracer):
+        raw = np.asarray(targets)
+        if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+            raise TypeError(f"{kind} cost: targets must be an array of numbers, got dtype {raw.dtype}")
     t = jnp.asarray(targets, dtype=jnp.complex128)
     if t.shape != want:
         raise ValueError(f"{kind} cost: targets must have shape {want} for {n_pairs} pair(s), got {t.shape}")
+    if not isinstance(targets, jax.core.Tracer):
+        _check_target_values(kind, np.asarray(targets, dtype=np.complex128))
     return t
+
+
+def _check_target_values(kind: str, t: np.ndarray) -> None:
+    """Concrete targets: finite; global targets and local target factors of norm one; observables Hermitian."""
+    from dqnn.model.states import STATE_ATOL
+
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{kind} cost: targets have non-finite entries (NaN or inf)")
+    if kind in ("global", "local"):
+        norms = np.linalg.norm(t, axis=-1)
+        off = ~(np.abs(norms - 1.0) <= STATE_ATOL)
+        if off.any():
+            i = np.unravel_index(int(np.argmax(off)), off.shape)
+            raise ValueError(f"{kind} cost: targets{list(i)} is not normalised (norm {norms[i]:.12g})")
+    elif kind == "observable":
+        herm = np.max(np.abs(t - np.conj(np.swapaxes(t, -1, -2))), initial=0.0)
+        if not herm <= STATE_ATOL:
+            raise ValueError(f"{kind} cost: targets (observables) are not Hermitian (max |O - O^dagger| = {herm:.3g})")
 
 
 def cost(
@@ -168,6 +192,9 @@ def cost(
     ``inputs``: (N, 2**n_in) vectors or (N, 2**n_in, 2**n_in) density matrices; ``targets`` as
     :func:`check_targets` states for ``kind``.
     """
+    from dqnn.model.network import check_params
+
+    check_params(net, params)  # concrete parameters only: structure, finite, unitary matrices
     return jnp.mean(per_pair(net, params, inputs, targets, kind))
 
 
@@ -191,6 +218,10 @@ def map_pairs(
     simulate in real arithmetic), targets as :func:`check_targets` returns them. A single pair is not
     vmapped, and a concrete target then stays concrete (NumPy), so :func:`local_term` sees its values.
     """
+    from dqnn.model.states import check_stack
+
+    if not isinstance(inputs, jax.core.Tracer) and np.ndim(inputs) in (2, 3):
+        check_stack(inputs, "inputs")  # every row: finite, normalised (Hermitian, positive, trace one)
     x = real_or_complex(inputs)
     if x.ndim not in (2, 3):
         raise ValueError(f"cost: inputs must be stacked as (N, d) vectors or (N, d, d) matrices, got {x.shape}")

@@ -59,6 +59,9 @@ def estimate(
         typer.Option(help="Where the shots come from: dqnn (its simulator), aer, or aer-noisy:<name> (e.g. generic)."),
     ] = "dqnn",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON {exact, estimate, stderr, shots}.")] = False,
+    memory: Annotated[
+        str | None, typer.Option(help="Memory limit, e.g. 8G: larger networks are refused before any work.")
+    ] = None,
 ) -> None:
     """Estimate a cost (or gradient) of one seeded random initialisation from finite shots.
 
@@ -76,7 +79,7 @@ def estimate(
                 if given:
                     raise ValueError(f"{opt} needs --network (a preset fixes its parameter and data)")
             exact, est, label = _estimate_preset(
-                arch, n if n is not None else 2, layers, cost, method, shots, seed, gradient
+                arch, n if n is not None else 2, layers, cost, method, shots, seed, gradient, memory
             )
         else:
             exact, est, label = _estimate_network(network, n, cost, method, shots, seed, gradient, param, data)
@@ -136,12 +139,16 @@ def _estimate_on_backend(
 
 
 def _estimate_preset(
-    arch: str, n: int, layers: int, cost: str, method: str, shots: int, seed: int, gradient: bool
-) -> tuple[float, Any, str]:
+    arch: str, n: int, layers: int, cost: str, method: str, shots: int, seed: int, gradient: bool,
+    memory: str | None = None,
+) -> tuple[float, Any, str]:  # fmt: skip
     from dqnn.estimators.shots import estimate_problem
     from dqnn.presets.problems import GradientProblem
 
     problem = GradientProblem(arch, n, layers, cost)  # type: ignore[arg-type]  # validated there
+    from dqnn import _limits
+
+    _limits.check_memory(_limits.simulation_bytes(problem.network()), _limits.parse_memory(memory), f"--n {n}")
     exact, est = estimate_problem(problem, method, shots, seed, gradient)  # type: ignore[arg-type]
     return exact, est, problem.label()
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dqnn.cli._app import app
 from dqnn.cli._choices import TASKS
 from dqnn.cli._choices import TRAIN_METHODS as METHODS
+from dqnn.cli._guard import locked_out
 
 console = Console(stderr=True)
 
@@ -49,6 +50,7 @@ def _progress_bar(second: str = "test fidelity {task.fields[test]:.4f}") -> Prog
 
 
 @app.command("train")
+@locked_out  # --out: not a file; locked while the run writes it
 def train_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder (metrics.csv, params.npz, summary.json, PNGs).")],
     task: Annotated[str, typer.Option(help=f"Task: one of {', '.join(TASKS)}.")] = "unitary",

@@ -96,12 +96,15 @@ def variance(
         str | None,
         typer.Option(help="Also the noisy twin: NAME:P[,WHERE], e.g. depolarizing:0.01 or ad:0.05,layer."),
     ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(help="Memory limit, e.g. 8G: larger requests are refused before any work (default 3/4 of RAM)."),
+    ] = None,
 ) -> None:
     """Measure Var(dC/dtheta) against n (Eq. 6) with errors, fits and the paper's values; resumable.
 
     A preset (--arch) or any network (--network), any parameters (--param all draws a per-parameter heat map).
     """
-    from dqnn.trainability.sweep import parse_range
 
     try:
         if method not in ("autodiff", "shift"):
@@ -121,7 +124,7 @@ def variance(
             if cost not in ("global", "local"):
                 raise ValueError(f"--cost {cost}: the presets have global and local costs; use --network for others")
             run, title = _preset_study(
-                arch or "fig3a", cost, parse_range(n or "2:8:2"), layers, samples, seed, method, exact, dask, scheduler
+                arch or "fig3a", cost, _widths(n or "2:8:2"), layers, samples, seed, method, exact, dask, scheduler
             )
         else:
             if cost in ("label", "observable") and data is None:
@@ -129,6 +132,7 @@ def variance(
             run, title = _network_study(
                 network, cost, n, param, data, stream, samples, seed, method, exact, dask, scheduler
             )
+        _check_request(run, out, samples, method, memory)
         if noise is not None:
             run = _noisy_twin(run, noise, arch or "fig3a", cost, layers, network, n, param, data, stream, samples, seed,
                               method, exact, dask, scheduler)  # fmt: skip
@@ -154,8 +158,11 @@ def variance(
             par = f" {p['param']}" if p.get("param") not in (None, "L0P0A0", "pmm") else ""
             prog.console.print(f"n={p['n']:>3}{par} {tag:>8}: Var = {p['variance']:.4e} ± {p['stderr']:.1e}")
 
+        from dqnn._integrity import FolderLock
+
         try:
-            res = run(out, on_point, progress)
+            with FolderLock(out):  # one run per folder: another run into it is refused, naming it
+                res = run(out, on_point, progress)
         except ValueError as e:
             raise _fail(e) from e
     if as_json:
@@ -259,6 +266,26 @@ def _plot_twins(res: dict[str, Any], nres: dict[str, Any], path: Path, title: st
     plt.close(fig)
 
 
+def _widths(text: str) -> list[int]:
+    """``--n`` as a list of widths (:func:`dqnn.trainability.sweep.parse_range`), its errors naming ``--n``."""
+    from dqnn.trainability.sweep import parse_range
+
+    try:
+        return parse_range(text)
+    except ValueError as e:
+        raise ValueError(f"--n {e}") from None
+
+
+def _check_request(run: Any, out: Path, samples: int, method: str, memory: str | None) -> None:
+    """Before any work: ``--out`` is a folder (or absent) and every point fits in ``--memory`` (dqnn._limits)."""
+    from dqnn import _limits
+
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    limit = _limits.parse_memory(memory)
+    _limits.check_study(getattr(run, "points", []), samples, limit, method)
+
+
 def _preset_study(
     arch: str, cost: str, ns: list[int], layers: str, samples: int, seed: int, method: str, exact: bool,
     dask: bool, scheduler: str | None,
@@ -270,7 +297,14 @@ def _preset_study(
         exact=exact, dask=dask, scheduler=scheduler,
     )  # fmt: skip
     cfg.specs()  # validates arch, n and layers before any work
-    return (lambda out, on_point, progress: run_study(cfg, out, on_point=on_point, progress=progress)), f"{arch}/{cost}"
+
+    def run(out: Path, on_point: Any, progress: Any) -> dict[str, Any]:
+        return run_study(cfg, out, on_point=on_point, progress=progress)
+
+    from dqnn.trainability.sweep import as_point
+
+    run.points = [as_point(s) for s in cfg.specs()]  # type: ignore[attr-defined]  # sized before any work
+    return run, f"{arch}/{cost}"
 
 
 def _network_study(
@@ -280,14 +314,13 @@ def _network_study(
     from dqnn.spec import network_source
     from dqnn.trainability.problem import TrainabilityProblem, load_data
     from dqnn.trainability.study import study
-    from dqnn.trainability.sweep import parse_range
 
     src = network_source(ref)
     if src.depends_on_n and n is None:
         raise ValueError(f"--network {ref} depends on n: give --n")
     if not src.depends_on_n and n is not None:
         raise ValueError(f"--network {ref} is one fixed network: drop --n")
-    ns = parse_range(n) if n is not None else None
+    ns = _widths(n) if n is not None else None
     problem = TrainabilityProblem(
         network=src.network if src.depends_on_n else src.network(),
         cost=cost,
@@ -306,6 +339,9 @@ def _network_study(
             out=out, dask=dask, scheduler=scheduler, on_point=on_point, progress=progress, title=name,
         )  # fmt: skip
 
+    from dqnn.trainability.points import ProblemPoint
+
+    run.points = [ProblemPoint(problem, pt_n) for pt_n in (ns or [None])]  # type: ignore[attr-defined,list-item]
     return run, name
 
 

@@ -50,6 +50,9 @@ from dqnn.model.protocol import (
 
 
 def _check_wires(wires: Sequence[int], num_qubits: int, name: str) -> tuple[int, ...]:
+    for q in wires:  # integers only: a float or bool wire is refused, never truncated
+        if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, np.integer)):
+            raise TypeError(f"{name}: wire {q!r} ({type(q).__name__}) is not an integer")
     w = tuple(int(q) for q in wires)
     if len(set(w)) != len(w):
         raise ValueError(f"{name}: wires {w} repeat a qubit")
@@ -250,6 +253,8 @@ class Circuit(FamilyDefaults):
             where = f"{name} element {i}"
             wires = _check_wires(el.wires, num_qubits, where)
             if isinstance(el, Rot):
+                if not isinstance(el.generator, str) and not np.all(np.isfinite(np.asarray(el.generator))):
+                    raise ValueError(f"{where}: generator has non-finite entries (NaN or inf)")
                 gen = (
                     gates.pauli_string(el.generator)
                     if isinstance(el.generator, str)
@@ -262,6 +267,11 @@ class Circuit(FamilyDefaults):
                 compiled.append(_Rotation(w.astype(np.complex128), v, wires, two))
                 n_rot += 1
             elif isinstance(el, Gate):
+                if isinstance(el.matrix, str) and el.matrix not in gates.NAMED_GATES:
+                    raise ValueError(
+                        f"{where}: unknown gate {el.matrix!r}; the named gates are "
+                        + ", ".join(sorted(gates.NAMED_GATES))
+                    )
                 m = gates.NAMED_GATES[el.matrix] if isinstance(el.matrix, str) else el.matrix
                 m = gates.check_unitary(m, where, len(wires))
                 if len(wires) == 2 and np.array_equal(m, gates.SWAP):

@@ -26,6 +26,89 @@ from dqnn.model.families import Family, Fixed, family_key
 NetworkParams = tuple[tuple[Any, ...], ...]
 
 
+def qubit_index(q: object, what: str) -> int:
+    """``q`` as an int: a Python or NumPy integer (a 0-d integer array too); TypeError naming ``what`` for a
+    bool, a float (even ``2.0``: never truncated) or anything else."""
+    if isinstance(q, (bool, np.bool_)):
+        raise TypeError(f"{what}: {q!r} is a bool, not a qubit index (an integer)")
+    if isinstance(q, (int, np.integer)):
+        return int(q)
+    if getattr(q, "ndim", None) == 0 and np.issubdtype(getattr(q, "dtype", np.float64), np.integer):
+        return int(q)  # type: ignore[call-overload]  # a 0-d NumPy or JAX integer array
+    raise TypeError(f"{what}: {q!r} ({type(q).__name__}) is not an integer")
+
+
+def _sequence(xs: object, what: str) -> Sequence[Any]:
+    if isinstance(xs, (str, bytes)) or not hasattr(xs, "__iter__"):
+        raise TypeError(f"{what}: expected a sequence of integers, got {type(xs).__name__}")
+    return list(xs)  # type: ignore[call-overload]
+
+
+#: Tolerance of the unitarity check of matrix parameters (``max |U^dagger U - 1|``).
+UNITARY_ATOL = 1e-8
+
+
+def _leaves_ok(tree: Any, where: str) -> bool:
+    """TypeError/ValueError naming ``where`` for non-numeric or non-finite concrete leaves; False when traced."""
+    for leaf in jax.tree.leaves(tree):
+        if isinstance(leaf, jax.core.Tracer):
+            return False
+        a = np.asarray(leaf)
+        if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+            raise TypeError(f"{where}: a parameter of dtype {a.dtype} is not numeric")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{where}: parameters hold NaN or inf")
+    return True
+
+
+def _check_unitary(u: Any, d: int, where: str) -> None:
+    m = np.asarray(u)
+    if m.shape != (d, d):
+        raise ValueError(f"{where}: a {d}x{d} unitary is needed, got shape {m.shape}")
+    err = float(np.max(np.abs(m.conj().T @ m - np.eye(d))))
+    if not err <= UNITARY_ATOL:
+        raise ValueError(f"{where}: the matrix is not unitary (max |U^dagger U - 1| = {err:.3g})")
+
+
+def check_params(net: Network, params: Any, name: str = "params") -> None:
+    """Check concrete parameters against ``net`` before use: ``params[l][j]`` per perceptron, every leaf numeric
+    and finite, a Haar perceptron's ``u`` (and a circuit's random blocks) unitary of the right size, a circuit's
+    ``theta`` real of length ``num_angles``. TypeError/ValueError naming ``name[l][j]``; traced values (inside
+    ``jit``/``grad``/``vmap``) and families it does not know pass untouched (beyond finiteness)."""
+    from dqnn.model.families import Circuit, HaarUnitary
+
+    if not isinstance(params, (tuple, list)) or len(params) != len(net.layers):
+        got = len(params) if isinstance(params, (tuple, list)) else type(params).__name__
+        raise ValueError(f"{name}: need params[l][j] for {len(net.layers)} layer(s), got {got}")
+    for l, (layer, pl) in enumerate(zip(net.layers, params, strict=True)):
+        if not isinstance(pl, (tuple, list)) or len(pl) != len(layer):
+            got = len(pl) if isinstance(pl, (tuple, list)) else type(pl).__name__
+            raise ValueError(f"{name}[{l}]: need {len(layer)} perceptron parameter(s), got {got}")
+        for j, (p, pj) in enumerate(zip(layer, pl, strict=True)):
+            where = f"{name}[{l}][{j}]"
+            if not _leaves_ok(pj, where):
+                continue
+            fam = p.unitary
+            if isinstance(fam, HaarUnitary):
+                if not isinstance(pj, dict) or "u" not in pj:
+                    raise ValueError(f"{where}: a Haar perceptron needs {{'u': unitary}}, got {type(pj).__name__}")
+                _check_unitary(pj["u"], 2**fam.num_qubits, where + "['u']")
+            elif isinstance(fam, Circuit):
+                if not isinstance(pj, dict) or "theta" not in pj:
+                    raise ValueError(f"{where}: a circuit needs {{'theta': angles, 'haar': blocks}}")
+                th = np.asarray(pj["theta"])
+                if th.shape != (fam.num_angles,):
+                    raise ValueError(f"{where}['theta']: need {fam.num_angles} angle(s), got shape {th.shape}")
+                if np.iscomplexobj(th) and np.any(th.imag != 0):
+                    raise ValueError(f"{where}['theta']: angles must be real")
+                blocks = fam.random_blocks
+                haar = pj.get("haar", ())
+                if len(haar) != len(blocks):
+                    raise ValueError(f"{where}['haar']: need {len(blocks)} random block(s), got {len(haar)}")
+                for b, (u, w) in enumerate(zip(haar, blocks, strict=True)):
+                    _check_unitary(u, 2 ** len(w), f"{where}['haar'][{b}]")
+
+
 @dataclass(frozen=True, eq=False)
 class Perceptron:
     """A perceptron: ``unitary`` acts on ``inputs`` (qubits of the previous layer, in order) then ``outputs``.
@@ -39,8 +122,8 @@ class Perceptron:
     unitary: Family
 
     def __init__(self, inputs: Sequence[int], outputs: Sequence[int], unitary: Family | ArrayLike):
-        ins = tuple(int(q) for q in inputs)
-        outs = tuple(int(q) for q in outputs)
+        ins = tuple(qubit_index(q, "Perceptron: inputs") for q in _sequence(inputs, "Perceptron: inputs"))
+        outs = tuple(qubit_index(q, "Perceptron: outputs") for q in _sequence(outputs, "Perceptron: outputs"))
         if not outs:
             raise ValueError("Perceptron: outputs must name at least one qubit of the next layer")
         for name, qs in (("inputs", ins), ("outputs", outs)):
@@ -82,7 +165,7 @@ class Network:
     strict: bool = False
 
     def __init__(self, widths: Sequence[int], layers: Sequence[Sequence[Perceptron]], strict: bool = False):
-        ws = tuple(int(w) for w in widths)
+        ws = tuple(qubit_index(w, "Network: widths") for w in _sequence(widths, "Network: widths"))
         if len(ws) < 2:
             raise ValueError(f"Network: widths {ws} need at least an input and an output layer")
         if any(w < 1 for w in ws):

@@ -48,7 +48,7 @@ def as_input(
             raise ValueError(f"{name}: a state vector on {num_qubits} qubit(s) has length {d}, got {x.shape[0]}")
         if _concrete(x):
             norm = float(np.linalg.norm(np.asarray(x)))
-            if abs(norm - 1.0) > STATE_ATOL:
+            if not abs(norm - 1.0) <= STATE_ATOL:  # (written so that a NaN norm fails too)
                 raise ValueError(f"{name}: state vector is not normalised (norm {norm:.12g})")
         return "pure", real_or_complex(x) if keep_real else jnp.asarray(x, dtype=jnp.complex128)
     if x.ndim == 2:
@@ -60,13 +60,47 @@ def as_input(
             if herm > STATE_ATOL:
                 raise ValueError(f"{name}: density matrix is not Hermitian (max |rho - rho^dagger| = {herm:.3g})")
             tr = complex(np.trace(m))
-            if abs(tr - 1.0) > STATE_ATOL:
+            if not abs(tr - 1.0) <= STATE_ATOL:
                 raise ValueError(f"{name}: density matrix does not have trace one (trace {tr.real:.12g})")
             lo = float(np.min(np.linalg.eigvalsh(0.5 * (m + m.conj().T))))
             if lo < -STATE_ATOL:
                 raise ValueError(f"{name}: density matrix is not positive (smallest eigenvalue {lo:.3g})")
         return "mixed", real_or_complex(x) if keep_real else jnp.asarray(x, dtype=jnp.complex128)
     raise ValueError(f"{name}: expected a vector or a square matrix, got an array of shape {x.shape}")
+
+
+def check_stack(states: ArrayLike, name: str = "inputs") -> None:
+    """Check every row of a concrete stack of states: (N, d) vectors each finite and of norm one, or (N, d, d)
+    matrices each finite, Hermitian, of trace one and positive (tolerance :data:`STATE_ATOL`). ValueError naming
+    ``name`` and the first bad row; traced values (inside ``jit``/``vmap``) pass untouched."""
+    if isinstance(states, jax.core.Tracer):
+        return
+    x = np.asarray(states)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{name}: expected an array of numbers, got dtype {x.dtype}")
+    if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[1] != x.shape[2]):
+        raise ValueError(f"{name}: expected (N, d) vectors or (N, d, d) matrices, got shape {x.shape}")
+    bad = ~np.all(np.isfinite(x).reshape(x.shape[0], -1), axis=1)
+    if bad.any():
+        raise ValueError(f"{name}[{int(np.argmax(bad))}]: has non-finite entries (NaN or inf)")
+    if x.ndim == 2:
+        norms = np.linalg.norm(x, axis=1)
+        off = ~(np.abs(norms - 1.0) <= STATE_ATOL)
+        if off.any():
+            i = int(np.argmax(off))
+            raise ValueError(f"{name}[{i}]: state vector is not normalised (norm {norms[i]:.12g})")
+        return
+    m = x.astype(np.complex128)
+    herm = np.max(np.abs(m - np.conj(np.swapaxes(m, 1, 2))).reshape(m.shape[0], -1), axis=1)
+    tr = np.trace(m, axis1=1, axis2=2)
+    lo = np.min(np.linalg.eigvalsh(0.5 * (m + np.conj(np.swapaxes(m, 1, 2)))), axis=1)
+    for i in range(m.shape[0]):
+        if not herm[i] <= STATE_ATOL:
+            raise ValueError(f"{name}[{i}]: density matrix is not Hermitian (max |rho - rho^dagger| = {herm[i]:.3g})")
+        if not abs(tr[i] - 1.0) <= STATE_ATOL:
+            raise ValueError(f"{name}[{i}]: density matrix does not have trace one (trace {tr[i].real:.12g})")
+        if not lo[i] >= -STATE_ATOL:
+            raise ValueError(f"{name}[{i}]: density matrix is not positive (smallest eigenvalue {lo[i]:.3g})")
 
 
 def is_real(x: ArrayLike) -> bool:

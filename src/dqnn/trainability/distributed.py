@@ -19,7 +19,7 @@ import numpy as np
 
 from dqnn.trainability.points import ProblemPoint
 from dqnn.trainability.sampling import PointSpec
-from dqnn.trainability.sweep import PointStore, SweepConfig, as_point, measure_all, point_keys
+from dqnn.trainability.sweep import PointStore, SweepConfig, as_point, measure_all, point_keys, stored_points
 
 Writer = Literal["worker", "client"]
 
@@ -35,15 +35,35 @@ def measure_point(
         return list(done)
     store = PointStore(root)
     for key, d, g in done:
-        store.save(key, d, g)
+        store.save(key, d, g, config=cfg.to_dict())
     return [(key, d, None) for key, d, _ in done]
+
+
+#: Seconds to wait for a Dask scheduler to answer before giving up on its address.
+CONNECT_TIMEOUT = 5.0
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+    """A ``dask.distributed.Client`` of the scheduler at ``address``; ValueError naming the address (within about
+    ``timeout`` seconds) when nothing there answers as a Dask scheduler or the address is malformed."""
+    from dask.distributed import Client
+
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"scheduler address {address!r} is empty: give one such as tcp://host:8786")
+    try:
+        return Client(address, timeout=timeout)
+    except Exception as err:
+        why = " ".join(str(err).split())[:160] or type(err).__name__
+        raise ValueError(
+            f"scheduler {address!r}: no Dask scheduler answered within {timeout:g} s ({type(err).__name__}: {why})"
+        ) from None
 
 
 def _client(scheduler: str | None, n_workers: int, threads_per_worker: int, env: dict[str, str] | None) -> Any:
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
-        return Client(scheduler)
+        return connect(scheduler)
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
@@ -78,11 +98,14 @@ def run_sweep_distributed(
     specs = list(specs)
     keys = [point_keys(as_point(s), cfg) for s in specs]
     todo: dict[str, PointSpec | ProblemPoint] = {}
+    results: dict[str, dict[str, Any]] = {}
     for spec, ks in zip(specs, keys, strict=True):
-        if all(store.has(k) for k in ks):
+        stored = stored_points(as_point(spec), cfg, store)
+        if stored is not None:
+            results.update(zip(ks, stored, strict=True))
             if on_point is not None:
-                for k in ks:
-                    on_point(spec, store.load(k), True)
+                for d in stored:
+                    on_point(spec, d, True)
         else:
             todo.setdefault(ks[0], spec)
     if todo:
@@ -97,8 +120,9 @@ def run_sweep_distributed(
             for fut in as_completed(futures):
                 spec = futures[fut]
                 for key, d, g in fut.result():
+                    results[key] = d
                     if writer == "client":
-                        store.save(key, d, g)
+                        store.save(key, d, g, config=cfg.to_dict())
                     if on_point is not None:
                         on_point(spec, d, False)
         finally:
@@ -107,4 +131,4 @@ def run_sweep_distributed(
                 cl.close()
                 if cluster is not None:
                     cluster.close()
-    return [store.load(k) for ks in keys for k in ks]
+    return [results[k] for ks in keys for k in ks]

@@ -3,24 +3,24 @@
 A sweep is a list of :class:`~dqnn.trainability.points.ProblemPoint` (or preset
 :class:`~dqnn.trainability.sampling.PointSpec`) measured with one :class:`SweepConfig`. The :class:`PointStore` keeps
 one JSON file per finished parameter of a point (plus its raw samples as ``.npy``) under ``DIR/points/``, named by
-the point, the parameter and the settings that determine its numbers (samples, seed, method).
+the point, the parameter and the settings that determine its numbers (samples, seed, method); each is checked
+when it is read back (:mod:`dqnn.trainability.store`), and a damaged one is computed again.
 Re-running the same sweep into the same folder skips finished points, so an interrupted sweep loses at
 most the point in flight and resumes to the same final numbers (samples are seeded per point).
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dqnn.trainability.points import ProblemPoint, exact, measure_sampled
+from dqnn.trainability.problem import parameter_label
 from dqnn.trainability.sampling import DEFAULT_MEMORY_BUDGET, GradientMethod, PointSpec
+from dqnn.trainability.store import PointStore as PointStore
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,38 +56,6 @@ def point_keys(point: ProblemPoint, cfg: SweepConfig) -> list[str]:
 def as_point(spec: PointSpec | ProblemPoint) -> ProblemPoint:
     """A preset :class:`~dqnn.trainability.sampling.PointSpec` as the :class:`ProblemPoint` of its problem."""
     return spec if isinstance(spec, ProblemPoint) else ProblemPoint(spec.as_problem(), spec.n)
-
-
-class PointStore:
-    """Finished points of sweeps, one ``points/<key>.json`` (+ ``.npy`` samples) each, written atomically."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.dir = self.root / "points"
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def path(self, key: str) -> Path:
-        """JSON path of a point."""
-        return self.dir / f"{key}.json"
-
-    def has(self, key: str) -> bool:
-        """Whether the point is finished."""
-        return self.path(key).exists()
-
-    def load(self, key: str) -> dict[str, Any]:
-        """The stored point dict."""
-        return dict(json.loads(self.path(key).read_text()))
-
-    def save(self, key: str, point: dict[str, Any], samples: np.ndarray | None = None) -> None:
-        """Store a finished point (JSON via a temporary file and an atomic rename; samples as ``.npy``)."""
-        if samples is not None:
-            tmp_npy = self.dir / f".{key}.npy.tmp"
-            with open(tmp_npy, "wb") as fh:
-                np.save(fh, np.asarray(samples), allow_pickle=False)
-            os.replace(tmp_npy, self.dir / f"{key}.npy")
-        tmp = self.dir / f".{key}.json.tmp"
-        tmp.write_text(json.dumps(point, indent=1))
-        os.replace(tmp, self.path(key))
 
 
 def measure_all(
@@ -146,19 +114,43 @@ def run_sweep(
     out = []
     for spec in specs:
         point = as_point(spec)
-        keys = point_keys(point, cfg)
-        if all(store.has(k) for k in keys):
-            found = [(store.load(k), True) for k in keys]
+        stored = stored_points(point, cfg, store)
+        if stored is not None:
+            found = [(d, True) for d in stored]
         else:
             found = []
             for key, d, g in measure_all(point, cfg, _bind(progress, spec)):
-                store.save(key, d, g)
+                store.save(key, d, g, config=cfg.to_dict())
                 found.append((d, False))
         for d, resumed in found:
             out.append(d)
             if on_point is not None:
                 on_point(spec, d, resumed)
     return out
+
+
+def expected_fields(point: ProblemPoint, cfg: SweepConfig, parameter: Any) -> dict[str, Any]:
+    """The fields a stored sampled point of ``parameter`` must have to be reused by a sweep with ``cfg``."""
+    return {
+        "arch": point.problem.name,
+        "cost": point.problem.cost,
+        "n": point.width,
+        "param": parameter_label(parameter),
+        "method": cfg.method,
+        "samples": cfg.samples,
+    }
+
+
+def stored_points(point: ProblemPoint, cfg: SweepConfig, store: PointStore) -> list[dict[str, Any]] | None:
+    """The verified stored dicts of every selected parameter of ``point``, or None when any is missing or fails
+    its checks (:meth:`PointStore.get` reports why, once, and the point is computed again)."""
+    found = []
+    for p in point.parameters:
+        d = store.get(point_key(point, cfg, p), expected_fields(point, cfg, p), cfg.to_dict())
+        if d is None:
+            return None
+        found.append(d)
+    return found
 
 
 def _bind(progress: Callable[[Any, int], None] | None, spec: Any) -> Callable[[int], None] | None:
@@ -171,8 +163,14 @@ def _bind(progress: Callable[[Any, int], None] | None, spec: Any) -> Callable[[i
     return report
 
 
-def parse_range(text: str) -> list[int]:
-    """``"2:12:2"`` -> [2, 4, ..., 12] (inclusive), ``"4,8,16"`` -> [4, 8, 16], ``"5"`` -> [5]."""
+#: Most values :func:`parse_range` expands a range to (a request of more points is refused before listing them).
+MAX_RANGE = 10_000
+
+
+def parse_range(text: str, most: int = MAX_RANGE) -> list[int]:
+    """``"2:12:2"`` -> [2, 4, ..., 12] (inclusive), ``"4,8,16"`` -> [4, 8, 16], ``"5"`` -> [5]. ValueError for
+    an empty element (``"2,,3"``), a non-integer, a non-positive step, or more than ``most`` values (counted
+    before any list is built)."""
     t = text.strip()
     try:
         if ":" in t:
@@ -180,9 +178,19 @@ def parse_range(text: str) -> list[int]:
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] <= 0):
                 raise ValueError
             step = parts[2] if len(parts) == 3 else 1
+            count = max(0, (parts[1] - parts[0]) // step + 1)
+            if count > most:
+                raise OverflowError(count)
             vals = list(range(parts[0], parts[1] + 1, step))
         else:
-            vals = [int(p) for p in t.split(",") if p.strip()]
+            items = t.split(",")
+            if any(not p.strip() for p in items) and t:
+                raise ValueError
+            if len(items) > most:
+                raise OverflowError(len(items))
+            vals = [int(p) for p in items if p.strip()]
+    except OverflowError as err:
+        raise ValueError(f"range {text!r} has {err.args[0]:,} values, more than the {most:,} allowed") from None
     except ValueError as err:
         raise ValueError(f"range {text!r}: use START:STOP[:STEP] or a comma list of integers") from err
     if not vals:

@@ -9,6 +9,7 @@ those in ``free`` (``steps`` and ``checkpoint_every``: a finished run can be con
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from dqnn.model.params_io import save_params
-from dqnn.training.files import checkpoint_arrays, read_metrics, write_checkpoint, write_metrics
+from dqnn.training.files import (
+    CheckpointError,
+    checkpoint_arrays,
+    read_checkpoint,
+    read_metrics,
+    write_checkpoint,
+    write_metrics,
+)
 
 CHECKPOINT = "checkpoint.npz"
 FREE: tuple[str, ...] = ("steps", "checkpoint_every")
@@ -28,12 +36,16 @@ def saved_config(folder: Path) -> dict[str, Any] | None:
     """The configuration of the run in ``folder`` (its checkpoint, else its ``summary.json``), or None."""
     ckpt = folder / CHECKPOINT
     if ckpt.is_file():
-        with np.load(ckpt, allow_pickle=False) as z:
-            if "config" in z.files:
-                return dict(json.loads(str(z["config"])))
+        try:
+            return dict(json.loads(str(read_checkpoint(ckpt)["config"])))
+        except CheckpointError:
+            pass  # a damaged checkpoint names no configuration: load_state reports it and the run starts again
     summary = folder / "summary.json"
     if summary.is_file():
-        data = json.loads(summary.read_text())
+        try:
+            data = json.loads(summary.read_text())
+        except (OSError, ValueError):
+            return None
         if isinstance(data, dict) and isinstance(data.get("config"), dict):
             return dict(data["config"])
     return None
@@ -90,26 +102,52 @@ def load_state(
     path: Path, config: dict[str, Any], template: Any
 ) -> tuple[int, Any, list[dict[str, float]], float, str | None]:
     """``(step, state, metric rows, seconds, stopped)`` from a :func:`save_state` file; ValueError when it was made
-    with another configuration. ``template``: a state of the same structure (dtypes are taken from it)."""
-    with np.load(path, allow_pickle=False) as z:
-        diff = differences(json.loads(str(z["config"])), config)
-        if diff:
-            raise ValueError(f"{path}: cannot resume, the configuration differs ({', '.join(diff)})")
-        step = int(z["step"])
-        seconds = float(z["seconds"])
-        names = [str(s) for s in z["metric_names"]]
-        rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
-        leaves, treedef = jax.tree.flatten(template)
-        if len([k for k in z.files if k.startswith("state")]) != len(leaves):
-            raise ValueError(f"{path}: the checkpoint's state does not match this run's")
-        new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
-        stopped = str(z["stopped"]) if "stopped" in z.files else ""
+    with another configuration or is beyond ``config["steps"]``. ``template``: the run's initial state (dtypes
+    and shapes are taken from it). A damaged checkpoint (:func:`dqnn.training.files.read_checkpoint`: unreadable,
+    failed checksum, NaN state, a step outside ``[0, steps]`` or not one metric row per step) or one whose state
+    does not fit ``template`` is never resumed from: a one-line warning says so and ``(0, template, [], 0.0,
+    None)`` is returned, so the run starts again."""
+    try:
+        z = read_checkpoint(path)
+    except CheckpointError as err:
+        return _fresh(template, f"{err}")
+    diff = differences(json.loads(str(z["config"])), config)
+    if diff:
+        raise ValueError(f"{path}: cannot resume, the configuration differs ({', '.join(diff)})")
+    step = int(z["step"])
+    steps = config.get("steps")
+    if isinstance(steps, int) and step > steps:
+        raise ValueError(f"{path}: the checkpoint is at step {step}, beyond steps={steps}; give --steps >= {step}")
+    seconds = float(z["seconds"])
+    names = [str(s) for s in z["metric_names"]]
+    rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
+    leaves, treedef = jax.tree.flatten(template)
+    if len([k for k in z if k.startswith("state")]) != len(leaves):
+        return _fresh(template, f"{path}: the checkpoint's state does not match this run's")
+    for i, a in enumerate(leaves):
+        if np.shape(z[f"state{i:04d}"]) != np.shape(a):
+            return _fresh(
+                template, f"{path}: state leaf {i} has shape {np.shape(z[f'state{i:04d}'])}, not {np.shape(a)}"
+            )
+    new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
+    stopped = str(z["stopped"]) if "stopped" in z else ""
     return step, jax.tree.unflatten(treedef, new), rows, seconds, stopped or None
+
+
+class ResumeWarning(UserWarning):
+    """A stored checkpoint was found damaged and the run starts again (the message names the file)."""
+
+
+def _fresh(template: Any, why: str) -> tuple[int, Any, list[dict[str, float]], float, None]:
+    warnings.warn(f"{why}; not resuming from it: starting the run again", ResumeWarning, stacklevel=3)
+    return 0, template, [], 0.0, None
 
 
 __all__ = [
     "CHECKPOINT",
     "FREE",
+    "CheckpointError",
+    "ResumeWarning",
     "check_folder",
     "differences",
     "load_state",
