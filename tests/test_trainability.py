@@ -45,7 +45,9 @@ def test_samples_are_seeded_and_independent_of_chunking():
 
 def test_parameter_shift_sampler_equals_autodiff_sampler():
     spec = PointSpec("fig3b", "global", 3, 2)
-    np.testing.assert_allclose(sample_gradients(spec, 20, seed=1, method="shift"), sample_gradients(spec, 20, seed=1), atol=1e-10)
+    np.testing.assert_allclose(
+        sample_gradients(spec, 20, seed=1, method="shift"), sample_gradients(spec, 20, seed=1), atol=1e-10
+    )
 
 
 def test_heavy_tail_is_flagged_at_n12():
