@@ -50,7 +50,7 @@ from numpy.typing import ArrayLike
 from dqnn._jax import Array
 from dqnn.model import states
 from dqnn.model.families import GateOp, SwapOp, family_key, fuse
-from dqnn.model.network import Network, NetworkParams
+from dqnn.model.network import Network, NetworkParams, check_params
 from dqnn.model.protocol import ChannelOp
 from dqnn.sim import channels
 from dqnn.sim.kernel import SLICED_MAX_QUBITS as SLICED_MAX_QUBITS
@@ -418,6 +418,7 @@ def output_state(net: Network, params: NetworkParams | None, rho_in: ArrayLike) 
     allowed only when no perceptron has parameters (:meth:`~dqnn.model.network.Network.default_params`).
     """
     p = net.default_params() if params is None else params
+    check_params(net, p)  # concrete parameters only: structure, finite, unitary matrices
     return output_factors(net, p, rho_in).density().astype(jnp.complex128)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from dqnn import _frames
+from dqnn._integrity import atomic_write_text
 from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import PRESETS, preset
 from dqnn.trainability.fits import LineFit, ModelComparison, compare_models, compare_models_log10
@@ -353,7 +354,7 @@ def study(
     )
     if len(labels) > 1:
         result["fits_by_param"] = {lab: _fits_of([p for p in all_points if p.get("param") == lab]) for lab in labels}
-    (folder / "variance.json").write_text(json.dumps(result, indent=1))
+    atomic_write_text(folder / "variance.json", json.dumps(result, indent=1))
     write_csv(all_points, folder / "variance.csv")
     best = fits["exact"] or fits["sampled"]
     head = title or f"{problem.name}, {problem.cost} cost"

@@ -27,6 +27,7 @@ import functools
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +46,10 @@ from dqnn.model.params_io import save_params as save_params
 from dqnn.presets import architectures
 from dqnn.training import gradient as grad_mod
 from dqnn.training import pmm
-from dqnn.training.files import checkpoint_arrays, write_checkpoint
+from dqnn.training.files import CheckpointError, checkpoint_arrays, read_checkpoint, write_checkpoint
 from dqnn.training.files import read_metrics as read_metrics
 from dqnn.training.files import write_metrics as write_metrics
+from dqnn.training.folders import ResumeWarning
 from dqnn.training.objectives import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
 
 Task = Literal["unitary", "noisy-unitary", "ising"]
@@ -340,22 +342,23 @@ def load_checkpoint(
 ) -> tuple[int, dict[str, Any], list[dict[str, float]], float]:
     """``(step, state, metric rows, seconds)`` from ``path``; ValueError if it was made with another config.
 
-    Only ``steps`` (and ``checkpoint_every``) may differ, so that a finished run can be continued.
+    Only ``steps`` (and ``checkpoint_every``) may differ, so that a finished run can be continued. A damaged file
+    raises :class:`~dqnn.training.files.CheckpointError` (:func:`~dqnn.training.files.read_checkpoint`'s checks).
     """
-    with np.load(path, allow_pickle=False) as z:
-        saved = json.loads(str(z["config"]))
-        mine = config.to_dict()
-        free = {"steps", "checkpoint_every"}
-        diff = sorted(k for k in set(saved) | set(mine) if k not in free and saved.get(k) != mine.get(k))
-        if diff:
-            detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
-            raise ValueError(f"{path}: cannot resume, the configuration differs ({detail})")
-        step = int(z["step"])
-        seconds = float(z["seconds"])
-        names = [str(s) for s in z["metric_names"]]
-        rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
-        leaves, treedef = jax.tree.flatten(template)
-        new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
+    z = read_checkpoint(path)
+    saved = json.loads(str(z["config"]))
+    mine = config.to_dict()
+    free = {"steps", "checkpoint_every"}
+    diff = sorted(k for k in set(saved) | set(mine) if k not in free and saved.get(k) != mine.get(k))
+    if diff:
+        detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
+        raise ValueError(f"{path}: cannot resume, the configuration differs ({detail})")
+    step = int(z["step"])
+    seconds = float(z["seconds"])
+    names = [str(s) for s in z["metric_names"]]
+    rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
+    leaves, treedef = jax.tree.flatten(template)
+    new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
     return step, jax.tree.unflatten(treedef, new), rows, seconds
 
 
@@ -413,7 +416,11 @@ def train(
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     if resume and ckpt is not None and ckpt.exists():
-        start, state, rows, spent = load_checkpoint(ckpt, config, prob.state0)
+        try:
+            start, state, rows, spent = load_checkpoint(ckpt, config, prob.state0)
+        except CheckpointError as err:  # damaged: never used; the run starts again (one warning)
+            warnings.warn(f"{err}; not resuming from it: starting the run again", ResumeWarning, stacklevel=2)
+            start, state, rows, spent = 0, prob.state0, [], 0.0
         if start > config.steps:
             raise ValueError(f"{ckpt}: checkpoint is at step {start}, beyond steps={config.steps}")
     if not rows:
