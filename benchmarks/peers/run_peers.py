@@ -66,6 +66,11 @@ def case_label(case: tuple) -> str:  # type: ignore[type-arg]
     return f"{w} n={n}" + (f" L={layers}" if w == "B" else "") + f" {cost} S={s}"
 
 
+def rate(x: float) -> str:
+    """Samples/s: thousands separated, two significant digits below 10."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
+
+
 def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
     """A markdown table: one line per (case, engine), with dqnn's ratio to the fastest peer."""
     out = [
@@ -83,7 +88,7 @@ def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
                 out.append(f"| {label} | {r['engine']} | {r['error']} | | | | | | | |")
                 continue
             out.append(
-                f"| {label} | {r['engine']} | {r['samples_per_s']:,.0f} | {r.get('import_s', float('nan')):.1f} | "
+                f"| {label} | {r['engine']} | {rate(r['samples_per_s'])} | {r.get('import_s', float('nan')):.1f} | "
                 f"{r['compile_s']:.1f} | "
                 f"{r['peak_rss_mb']:.0f} | {r['rss_delta_mb']:.0f} | {r['samples']} | {r['variance']:.3e}"
                 + (f" +- {r['variance_se']:.1e}" if "variance_se" in r else "")
