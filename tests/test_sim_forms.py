@@ -136,3 +136,13 @@ def test_real_large_gate_stays_float64_and_matches(monkeypatch):  # type: ignore
     assert new.a.dtype == jnp.float64
     np.testing.assert_allclose(np.asarray(new.density()), np.asarray(old.density()), atol=1e-13)
     np.testing.assert_allclose(np.asarray(new.density()), output_bruteforce(net, params, psi), atol=1e-12)
+
+
+def test_peak_stored_qubits_is_abstract_for_wide_inputs():
+    """Fig. 3b at n = 34 stores its 34 qubits; planning it allocates no 2**34 input (it would need 256 GiB)."""
+    from dqnn.sim.simulate import peak_stored_qubits
+
+    assert peak_stored_qubits(architectures.fig3b(34, 2)) == 34
+    assert peak_stored_qubits(architectures.global_haar([3, 3, 3])) == peak_stored_qubits(
+        architectures.global_haar([3, 3, 3]), pure_input=False
+    )

@@ -434,15 +434,15 @@ def peak_stored_qubits(net: Network, pure_input: bool = True) -> int:
     Runs the schedule on abstract shapes only (no arithmetic).
     """
     d = 2**net.num_inputs
-    x = jnp.zeros(d, jnp.complex128).at[0].set(1.0) if pure_input else jnp.eye(d, dtype=jnp.complex128) / d
+    x = jax.ShapeDtypeStruct((d,) if pure_input else (d, d), jnp.complex128)  # abstract: nothing allocated
     peak = 0
 
-    def run(params: NetworkParams) -> Array:
+    def run(params: NetworkParams, rho_in: Array) -> Array:
         nonlocal peak
-        reg = _initial_register(net, x)
+        reg = _initial_register(net, rho_in)
         _run_network(reg, net, params)
         peak = reg.peak
         return reg.a
 
-    jax.eval_shape(run, jax.eval_shape(net.init, jax.random.key(0)))
+    jax.eval_shape(run, jax.eval_shape(net.init, jax.random.key(0)), x)
     return peak
