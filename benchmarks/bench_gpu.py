@@ -42,9 +42,8 @@ POINTS = [
 ]
 #: Bytes held per stored amplitude of one sample beyond the state itself (tangent, gate temporaries).
 OVERHEAD = 4
-#: (preset, depth) whose largest fitting width is searched, up to ``MAX_N``.
-FIT = [("fig3b", 8), ("global", 2), ("global", 4)]
-MAX_N = 40
+#: (preset, depth, largest n searched) for the largest fitting width (the global preset stores ~3n qubits).
+FIT = [("fig3b", 8, 40), ("global", 2, 16), ("global", 4, 16)]
 
 
 def device_bytes(device: jax.Device) -> int:
@@ -55,15 +54,15 @@ def device_bytes(device: jax.Device) -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def largest_n(arch: str, layers: int, nbytes: int) -> int:
-    """The largest ``n <= MAX_N`` whose one-sample state (module doc) fits in ``nbytes`` (0 if none)."""
+def largest_n(arch: str, layers: int, nbytes: int, max_n: int) -> int:
+    """The largest ``n <= max_n`` whose one-sample state (module doc) fits in ``nbytes`` (0 if none)."""
 
     def fits(n: int) -> bool:
         return 2 ** peak_stored_qubits(PointSpec(arch, "global", n, layers).network()) * 16 * OVERHEAD <= nbytes
 
-    lo, hi = 1, MAX_N + 1  # bisection (the peak grows with n): fits(lo) or lo = 1, not fits(hi)
-    if fits(MAX_N):
-        return MAX_N
+    lo, hi = 1, max_n + 1  # bisection (the peak grows with n): fits(lo) or lo = 1, not fits(hi)
+    if fits(max_n):
+        return max_n
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
@@ -90,6 +89,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=1024)
     ap.add_argument("--out", default="benchmarks/results_gpu.md")
+    ap.add_argument("--points", type=int, default=len(POINTS), help="time only the first this many points")
     a = ap.parse_args()
     cpu = jax.devices("cpu")[0]
     try:
@@ -106,7 +106,7 @@ def main() -> None:
         "| point | engine | CPU samples/s | CPU compile s | GPU samples/s | GPU compile s | GPU / CPU |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for spec in POINTS:
+    for spec in POINTS[: a.points]:
         engine = trainability.pick_engine(spec.gradient(), "autodiff")
         cc, cr = rate(spec, a.samples, cpu)
         if gpu is None:
@@ -126,9 +126,9 @@ def main() -> None:
         "| architecture | CPU largest n | GPU largest n |",
         "|---|---:|---:|",
     ]
-    for arch, layers in FIT:
-        on_cpu = largest_n(arch, layers, device_bytes(cpu))
-        on_gpu = "no GPU" if gpu is None else str(largest_n(arch, layers, device_bytes(gpu)))
+    for arch, layers, max_n in FIT:
+        on_cpu = largest_n(arch, layers, device_bytes(cpu), max_n)
+        on_gpu = "no GPU" if gpu is None else str(largest_n(arch, layers, device_bytes(gpu), max_n))
         lines.append(f"| {arch} L={layers} | {on_cpu} | {on_gpu} |")
         print(lines[-1], flush=True)
     with open(a.out, "w") as f:
