@@ -51,16 +51,15 @@ def test_front_kernel_equals_padded_gate_on_every_wire_subset():
         np.testing.assert_allclose(got, want, atol=1e-13)
 
 
-@settings(max_examples=4)
+@settings(max_examples=3)
 @given(net=random_networks(), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
-def test_random_networks_match_previous_engine_and_bruteforce(net, seed, mixed):  # type: ignore[no-untyped-def]
+def test_random_networks_match_previous_engine(net, seed, mixed):  # type: ignore[no-untyped-def]
     k1, k2 = jax.random.split(jax.random.key(seed))
     params = net.init(k1)
     rho_in = _input(k2, net.num_inputs, mixed, 1 + seed % (2**net.num_inputs))
     with pytest.MonkeyPatch.context() as mp:
         new, old = _both(mp, lambda: np.asarray(simulate.output_state(net, params, rho_in)))
-    np.testing.assert_allclose(new, old, atol=1e-12)
-    np.testing.assert_allclose(new, output_bruteforce(net, params, np.asarray(rho_in)), atol=1e-10)
+    np.testing.assert_allclose(new, old, atol=1e-12)  # the previous engine: brute-force tested in test_simulate
 
 
 @settings(max_examples=2)
