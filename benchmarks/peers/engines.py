@@ -10,6 +10,13 @@ first S angles, the same angles in every engine (a cross-check: equal up to roun
 Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gradient w.r.t. the first angle):
 - ``A``: RY(theta_i) on each of n qubits. Global cost ``1 - |<0..0|psi>|^2``; local ``1 - mean_j <0|rho_j|0>``.
 - ``B``: L layers of [RY on every qubit, CZ on bonds (0,1), (2,3), ..., then CZ on (1,2), (3,4), ...].
+- ``D``: Theorem 1's DQNN, widths ``[n] * (L + 1)``, every perceptron a Haar-random unitary on the ``n``
+  qubits of its layer and its output qubit, perceptron 0 of layer 0 ``A R_y(theta) B`` (A, B Haar); input and
+  target ``|0...0>``, global cost; ``dC/dtheta`` over random initialisations (theta and every unitary drawn
+  per sample, from the sample's seed: each engine draws its own, so the samples differ and the variances
+  agree within their standard error ``variance_se``). dqnn: the variance engine's sampler (preset
+  ``global``); the peers: one statevector on all ``n (L + 1)`` qubits (``tc`` and ``pl-jax``: Haar by QR of a
+  complex Ginibre matrix in JAX, ``jit(vmap(grad))``; ``qiskit``: the same in NumPy, parameter shift).
 
 The JAX engines (dqnn, tc, pl-jax) take the NumPy angles as they are (``jit`` transfers them; a prior
 ``jnp.asarray`` per call cost ~0.1 ms, which is most of a 1000-sample call of dqnn on A).
@@ -45,8 +52,47 @@ def rss_mb() -> float:
 
 
 def num_angles(workload: str, n: int, layers: int) -> int:
-    """Angles of the workload's circuit."""
-    return n if workload == "A" else n * layers
+    """Angles of the workload's circuit (D: one column of per-sample seeds)."""
+    return n if workload == "A" else 1 if workload == "D" else n * layers
+
+
+# ------------------------------------------------------------------------------------- workload D (all)
+def d_perceptrons(n: int, layers: int) -> list[tuple[list[int], int]]:
+    """Workload D on one register of ``n (L + 1)`` qubits: (layer qubits, output qubit) of every perceptron."""
+    return [(list(range(l * n, (l + 1) * n)), (l + 1) * n + j) for l in range(layers) for j in range(n)]
+
+
+def d_haar_jax(key, count: int, dim: int):  # type: ignore[no-untyped-def]
+    """``count`` Haar unitaries (count, dim, dim): QR of complex Ginibre matrices, phases fixed (Mezzadri)."""
+    import jax
+    import jax.numpy as jnp
+
+    kr, ki = jax.random.split(key)
+    z = (jax.random.normal(kr, (count, dim, dim)) + 1j * jax.random.normal(ki, (count, dim, dim))) / np.sqrt(2.0)
+    q, r = jnp.linalg.qr(z)
+    dg = jnp.diagonal(r, axis1=-2, axis2=-1)
+    return q * (dg / jnp.abs(dg))[..., None, :]
+
+
+def d_draw_jax(seed, n: int, layers: int):  # type: ignore[no-untyped-def]
+    """One initialisation of D from an integer seed: (theta, unitaries (n L + 1, 2**(n+1), 2**(n+1)))."""
+    import jax
+
+    k1, k2 = jax.random.split(jax.random.key(seed))
+    theta = jax.random.uniform(k1, (), minval=0.0, maxval=2 * np.pi, dtype=np.float64)
+    return theta, d_haar_jax(k2, n * layers + 1, 2 ** (n + 1))
+
+
+def dqnn_d_engine(n: int, layers: int, samples: int):  # type: ignore[no-untyped-def]
+    """dqnn on D: :func:`dqnn.trainability.sampling.sampler` of the ``global`` preset (keys from the seeds)."""
+    import jax
+
+    from dqnn.trainability.sampling import PointSpec, sampler
+
+    fn, c = sampler(PointSpec("global", "global", n, layers).gradient(), samples)
+    base = jax.random.key(1234)
+    keys = jax.jit(jax.vmap(lambda s: jax.random.fold_in(base, s)))
+    return (lambda th: np.asarray(fn(keys(th[:, 0])))), min(c, samples)
 
 
 # ---------------------------------------------------------------------------------------------- dqnn
@@ -109,6 +155,8 @@ def dqnn_engine(workload: str, n: int, layers: int, cost: str, samples: int, eng
     from dqnn.presets.problems import zero_pair
     from dqnn.sim import components, cone_engine, cone_gradients, lightcone
 
+    if workload == "D":
+        return dqnn_d_engine(n, layers, samples)
     net = architectures.fig3a(n, 1) if workload == "A" else dqnn_hea(n, layers)
     x, t = zero_pair(n, cost)  # type: ignore[arg-type]
     zeros = jnp.tile(jnp.array([1.0, 0.0], dtype=jnp.complex128), (n, 1))
@@ -148,6 +196,8 @@ def tc_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # t
 
     K = tc.set_backend("jax")
     tc.set_dtype("complex128")
+    if workload == "D":
+        return tc_d_engine(tc, K, n, layers, samples)
 
     def circuit(theta):  # type: ignore[no-untyped-def]
         c = tc.Circuit(n)
@@ -176,6 +226,31 @@ def tc_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # t
     return (lambda th: np.asarray(g(th))[:, 0]), c
 
 
+def tc_d_engine(tc, K, n: int, layers: int, samples: int):  # type: ignore[no-untyped-def]
+    """TensorCircuit-NG on D as a user writes it: one ``Circuit`` on all ``n (L + 1)`` qubits, ``any`` gates."""
+    import jax.numpy as jnp
+
+    total, per = n * (layers + 1), d_perceptrons(n, layers)
+
+    def cost(theta, us):  # type: ignore[no-untyped-def]
+        c = tc.Circuit(total)
+        for k, (ins, out) in enumerate(per):
+            if k == 0:  # A R_y(theta) B, B first
+                c.any(*ins, out, unitary=us[-1])
+                c.ry(ins[0], theta=theta)
+            c.any(*ins, out, unitary=us[k])
+        psi = jnp.reshape(c.state(), (2 ** (total - n), 2**n))
+        return 1.0 - jnp.sum(jnp.abs(psi[:, 0]) ** 2)
+
+    def sample(seed):  # type: ignore[no-untyped-def]
+        theta, us = d_draw_jax(seed, n, layers)
+        return K.grad(cost)(theta, us)
+
+    g = K.jit(K.vmap(sample, vectorized_argnums=0))
+    c = min(samples, 64 if total <= 14 else 8)
+    return (lambda th: np.asarray(g(th[:, 0]))), c
+
+
 # -------------------------------------------------------------------------------------------- PennyLane
 def _pl_ops(qml, theta, workload: str, n: int, layers: int) -> None:  # type: ignore[no-untyped-def]
     if workload == "A":
@@ -197,6 +272,8 @@ def pl_jax_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
     import jax.numpy as jnp
     import pennylane as qml
 
+    if workload == "D":
+        return pl_d_engine(qml, n, layers, samples)
     dev = qml.device("default.qubit", wires=n)
 
     @qml.qnode(dev, interface="jax", diff_method="backprop")
@@ -215,6 +292,31 @@ def pl_jax_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
     g = jax.jit(jax.vmap(jax.grad(f)))
     c = min(samples, 256 if n <= 12 else 64)
     return (lambda th: np.asarray(g(th))[:, 0]), c
+
+
+def pl_d_engine(qml, n: int, layers: int, samples: int):  # type: ignore[no-untyped-def]
+    """PennyLane default.qubit (JAX backprop) on D: one register of ``n (L + 1)`` qubits, ``QubitUnitary``."""
+    import jax
+
+    total, per = n * (layers + 1), d_perceptrons(n, layers)
+    dev = qml.device("default.qubit", wires=total)
+
+    @qml.qnode(dev, interface="jax", diff_method="backprop")
+    def circ(theta, us):  # type: ignore[no-untyped-def]
+        for k, (ins, out) in enumerate(per):
+            if k == 0:
+                qml.QubitUnitary(us[-1], wires=[*ins, out])
+                qml.RY(theta, wires=ins[0])
+            qml.QubitUnitary(us[k], wires=[*ins, out])
+        return qml.probs(wires=range(total - n, total))
+
+    def sample(seed):  # type: ignore[no-untyped-def]
+        theta, us = d_draw_jax(seed, n, layers)
+        return jax.grad(lambda t: 1.0 - circ(t, us)[0])(theta)
+
+    g = jax.jit(jax.vmap(sample))
+    c = min(samples, 64 if total <= 14 else 8)
+    return (lambda th: np.asarray(g(th[:, 0]))), c
 
 
 def pl_lightning_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
@@ -252,6 +354,8 @@ def qiskit_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
     from qiskit.circuit import ParameterVector
     from qiskit.quantum_info import Statevector
 
+    if workload == "D":
+        return qiskit_d_engine(n, layers)
     p = num_angles(workload, n, layers)
     th = ParameterVector("t", p)
     qc = QuantumCircuit(n)
@@ -280,6 +384,42 @@ def qiskit_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
 
     def run(thetas: np.ndarray) -> np.ndarray:
         return np.array([0.5 * (f(t + shift) - f(t - shift)) for t in thetas])
+
+    return run, 1
+
+
+def qiskit_d_engine(n: int, layers: int):  # type: ignore[no-untyped-def]
+    """Qiskit on D: ``Statevector`` of one register of ``n (L + 1)`` qubits, NumPy Haar draws, parameter shift."""
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Statevector
+
+    total, per = n * (layers + 1), d_perceptrons(n, layers)
+    dim = 2 ** (n + 1)
+
+    def haar(rng: np.random.Generator) -> np.ndarray:
+        z = (rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim))) / np.sqrt(2.0)
+        q, r = np.linalg.qr(z)
+        dg = np.diagonal(r)
+        return q * (dg / np.abs(dg))[None, :]
+
+    def f(theta: float, us: list[np.ndarray]) -> float:
+        qc = QuantumCircuit(total)
+        for k, (ins, out) in enumerate(per):
+            if k == 0:
+                qc.unitary(us[-1], [*ins, out])
+                qc.ry(theta, ins[0])
+            qc.unitary(us[k], [*ins, out])
+        probs = Statevector(qc).probabilities(list(range(total - n, total)))
+        return 1.0 - float(probs[0])
+
+    def run(seeds: np.ndarray) -> np.ndarray:
+        out = []
+        for s in seeds[:, 0]:
+            rng = np.random.default_rng(int(s))
+            theta = rng.uniform(0, 2 * np.pi)
+            us = [haar(rng) for _ in range(len(per) + 1)]
+            out.append(0.5 * (f(theta + np.pi / 2, us) - f(theta - np.pi / 2, us)))
+        return np.array(out)
 
     return run, 1
 
@@ -318,6 +458,8 @@ def main() -> None:
     run, c = ENGINES[engine](workload, n_, l_, cost, s_)
     # the same S angles for every engine whatever its batch c (rows of one stream), drawn before any timing
     angles = rng.uniform(0, 2 * np.pi, (-(-s_ // c) * c, p))
+    if workload == "D":  # per-sample seeds (each engine draws its initialisation from them)
+        angles = np.arange(angles.shape[0], dtype=np.uint32)[:, None]
     blocks = [angles[i : i + c] for i in range(0, angles.shape[0], c)]
     run(blocks[0])  # compiles
     compile_s = time.perf_counter() - t0
@@ -346,6 +488,8 @@ def main() -> None:
         "peak_rss_mb": rss_mb(),
         "rss_delta_mb": rss_mb() - rss0,
         "variance": float(np.var(g)),
+        # standard error of the sample variance (fourth central moment), for comparing engines
+        "variance_se": float(np.sqrt(max(np.mean((g - g.mean()) ** 4) - np.var(g) ** 2, 0.0) / len(g))),
     }
     print(json.dumps(out), flush=True)
 

@@ -1,4 +1,4 @@
-"""Run workloads A and B in dqnn and its peers, one fresh process per case, and tabulate the results.
+"""Run workloads A, B and D in dqnn and its peers, one fresh process per case, and tabulate the results.
 
 Usage: ``python benchmarks/peers/run_peers.py [--engines dqnn tc ...] [--workloads A B] [--budget 6]
 [--out benchmarks/peers/results.md] [--keep benchmarks/peers/results.json]``; the raw results go to the
@@ -32,7 +32,11 @@ CASES = [
     *[("A", n, 1, cost, 1000, 60) for n in (8, 12, 16) for cost in ("global", "local")],
     ("B", 12, 12, "global", 200, 300),  # TensorCircuit-NG compiles for ~2 minutes here
     ("B", 16, 4, "local", 200, 300),
+    # D (Theorem 1): widths [n] * (L + 1); the peers hold all n (L + 1) qubits
+    *[("D", n, layers, "global", 256, 300) for n, layers in ((4, 2), (5, 3), (4, 4), (3, 6))],
 ]
+#: Engines that have no version of workload D (the plain simulator is what dqnn runs there).
+NO_D = ("dqnn-full", "pl-lightning")
 
 
 def run_case(engine: str, case: tuple, budget: float) -> dict:  # type: ignore[type-arg]
@@ -57,13 +61,20 @@ def run_case(engine: str, case: tuple, budget: float) -> dict:  # type: ignore[t
 def case_label(case: tuple) -> str:  # type: ignore[type-arg]
     """E.g. ``A n=8 global S=1000``."""
     w, n, layers, cost, s, _ = case
+    if w == "D":
+        return f"D [{n}]*{layers + 1} ({n * (layers + 1)} qubits) {cost} S={s}"
     return f"{w} n={n}" + (f" L={layers}" if w == "B" else "") + f" {cost} S={s}"
+
+
+def rate(x: float) -> str:
+    """Samples/s: thousands separated, two significant digits below 10."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
 
 def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
     """A markdown table: one line per (case, engine), with dqnn's ratio to the fastest peer."""
     out = [
-        "| case | engine | samples/s | import s | compile s | peak MB | +MB | samples timed | Var[grad] | dqnn / fastest peer |",
+        "| case | engine | samples/s | import s | compile s | peak MB | +MB | samples timed | Var[grad] (+- se) | dqnn / fastest peer |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, results in rows:
@@ -77,9 +88,11 @@ def table(rows: list[tuple[str, list[dict]]]) -> str:  # type: ignore[type-arg]
                 out.append(f"| {label} | {r['engine']} | {r['error']} | | | | | | | |")
                 continue
             out.append(
-                f"| {label} | {r['engine']} | {r['samples_per_s']:,.0f} | {r.get('import_s', float('nan')):.1f} | "
+                f"| {label} | {r['engine']} | {rate(r['samples_per_s'])} | {r.get('import_s', float('nan')):.1f} | "
                 f"{r['compile_s']:.1f} | "
-                f"{r['peak_rss_mb']:.0f} | {r['rss_delta_mb']:.0f} | {r['samples']} | {r['variance']:.3e} | "
+                f"{r['peak_rss_mb']:.0f} | {r['rss_delta_mb']:.0f} | {r['samples']} | {r['variance']:.3e}"
+                + (f" +- {r['variance_se']:.1e}" if "variance_se" in r else "")
+                + " | "
                 f"{ratio} |"
             )
     return "\n".join(out)
@@ -121,7 +134,7 @@ def main() -> None:
     ap.add_argument(
         "--engines", nargs="+", default=DEFAULT_ENGINES, choices=ENGINES, help="dqnn-full: plain simulator only"
     )
-    ap.add_argument("--workloads", nargs="+", default=["A", "B"], choices=["A", "B"])
+    ap.add_argument("--workloads", nargs="+", default=["A", "B"], choices=["A", "B", "D"])
     ap.add_argument("--budget", type=float, default=6.0, help="seconds of timed sampling per case")
     ap.add_argument("--deadline", type=float, default=14 * 60, help="start no case after this many seconds")
     ap.add_argument("--out", type=Path, default=HERE / "results.md")
@@ -141,6 +154,8 @@ def main() -> None:
             continue
         results = []
         for engine in args.engines:
+            if case[0] == "D" and engine in NO_D:
+                continue
             if time.perf_counter() - t_start > args.deadline:
                 results.append({"engine": engine, "error": "skipped (deadline)"})
                 continue

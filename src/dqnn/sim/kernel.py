@@ -140,4 +140,20 @@ def _slices(t: Array, u: Array, axes: Sequence[int]) -> Array:
     return jnp.reshape(jnp.transpose(stacked, perm), t.shape)
 
 
-__all__ = ["SLICED_MAX_QUBITS", "KernelForm", "apply_gate", "is_diagonal"]
+def apply_gate_front(t: Array, u: Array, axes: Sequence[int | None]) -> Array:
+    """``u`` (2**g, 2**g) on the wires ``axes`` of ``t``, the result's wire axes in front: shape
+    ``(2,) * g + `` the shape of ``t`` without ``axes``.
+
+    ``axes[k] is None`` marks wire ``k`` as a qubit in |0> that ``t`` does not store: only the columns of ``u``
+    with that input bit 0 are used (half the work per such wire, and no padding pass), and the wire gains its
+    axis in the result. One ``tensordot``, no transpose back (the caller relabels the axes).
+    """
+    g = len(axes)
+    ut = jnp.reshape(u, (2,) * (2 * g))
+    index = tuple([slice(None)] * g + [0 if a is None else slice(None) for a in axes])
+    ut = ut[index]  # (2,)*g outputs, then the stored wires' inputs
+    stored = [a for a in axes if a is not None]
+    return jnp.tensordot(ut, t, axes=(list(range(g, g + len(stored))), stored))
+
+
+__all__ = ["SLICED_MAX_QUBITS", "KernelForm", "apply_gate", "apply_gate_front", "is_diagonal"]

@@ -15,7 +15,10 @@ State form. The register's state is kept as a factorisation ``rho = A B^dagger``
 - a pure state or a purification ``Psi`` (``r`` below ``d = 2**q``): ``A = B = Psi`` (stored once);
 - once tracing makes ``r >= d``, the density matrix ``rho`` (d x d) is formed and kept as ``A = rho``,
   ``B = 1``. Unitaries act on ``A`` and ``B`` alike; adding |0> qubits grows them by 2 per qubit (not 4,
-  as a dense ``rho`` would) and tracing a qubit folds it into the rank axis.
+  as a dense ``rho`` would) and tracing a qubit folds it into the rank axis. (``B = 1`` carries no tangent
+  under ``jax.jvp`` before the differentiated gate's layer. A square-root form, one factor ``Psi``
+  re-compressed to ``d x d`` by a QR when ``r > d``, or kept when ``r == d``, measured no faster on CPU:
+  LAPACK's QR of the tall ``(r, d)`` matrices runs at level-2 speed; ``benchmarks/results_roofline.md``.)
 
 So peak memory is ``2**(q + r_bits)`` for the two adjacent layers, never the whole network.
 
@@ -54,7 +57,7 @@ from dqnn.model.network import Network, NetworkParams, check_params
 from dqnn.model.protocol import ChannelOp
 from dqnn.sim import channels
 from dqnn.sim.kernel import SLICED_MAX_QUBITS as SLICED_MAX_QUBITS
-from dqnn.sim.kernel import apply_gate, is_diagonal
+from dqnn.sim.kernel import apply_gate, apply_gate_front, is_diagonal
 from dqnn.sim.schedule import layer_schedule
 
 Label = tuple[str, int]
@@ -82,6 +85,9 @@ class Factors:
 FUSE_DIAGONALS = True
 #: Largest number of qubits one combined diagonal spans (it is a constant of ``2**k`` entries in the program).
 DIAGONAL_MAX_QUBITS = 12
+#: Apply gates on more than ``SLICED_MAX_QUBITS`` wires with their wires moved to the front and unstored |0>
+#: qubits joining without padding (:meth:`_Register.apply`); False: materialise, ``tensordot``, move back.
+FRONT_GATES = True
 
 
 class _Register:
@@ -148,6 +154,8 @@ class _Register:
         """``u`` on ``wires``. A fixed diagonal gate (CZ, Z, phases) is held back (:attr:`pending`): diagonal
         gates commute, so a run of them is applied later as one product (:meth:`flush`), before any other
         gate on their wires, a trace, or the end of the layer."""
+        if FRONT_GATES and len(wires) > SLICED_MAX_QUBITS and self._front(u, wires):
+            return
         for w in wires:
             self.materialise(w)
         if FUSE_DIAGONALS and not isinstance(u, jax.core.Tracer) and is_diagonal(np.asarray(u)):
@@ -172,6 +180,24 @@ class _Register:
             self._compress()
             self.a = channels.on_density(self.a, kraus, axes, self.q)
         self.peak = max(self.peak, int(np.log2(self.a.size)))
+
+    def _front(self, u: Array, wires: list[Label]) -> bool:
+        """A large gate (``> SLICED_MAX_QUBITS`` wires, not a held-back diagonal) by
+        :func:`~dqnn.sim.kernel.apply_gate_front`: its wires become the leading axes (a relabelling, no
+        transpose back) and a wire in |0> that is not stored joins the register without a padding pass, the
+        gate's columns for its input bit 1 unused. False (nothing done) for a concrete diagonal gate."""
+        if FUSE_DIAGONALS and not isinstance(u, jax.core.Tracer) and is_diagonal(np.asarray(u)):
+            return False
+        for w in wires:
+            if w not in self.labels and w not in self.zeros:
+                raise AssertionError(f"qubit {w} is neither stored nor known to be |0>")
+        if any(w in ws for _, ws in self.pending for w in wires):
+            self.flush()
+        axes = [self.labels.index(w) if w in self.labels else None for w in wires]
+        self._map(lambda t: apply_gate_front(t, u, axes))
+        self.zeros -= set(wires)
+        self.labels = list(wires) + [lab for lab in self.labels if lab not in wires]
+        return True
 
     def flush(self) -> None:
         """Apply the pending diagonal gates: one alone in place (:func:`apply_gate`), several as one
@@ -428,15 +454,15 @@ def peak_stored_qubits(net: Network, pure_input: bool = True) -> int:
     Runs the schedule on abstract shapes only (no arithmetic).
     """
     d = 2**net.num_inputs
-    x = jnp.zeros(d, jnp.complex128).at[0].set(1.0) if pure_input else jnp.eye(d, dtype=jnp.complex128) / d
+    x = jax.ShapeDtypeStruct((d,) if pure_input else (d, d), jnp.complex128)  # abstract: nothing allocated
     peak = 0
 
-    def run(params: NetworkParams) -> Array:
+    def run(params: NetworkParams, rho_in: Array) -> Array:
         nonlocal peak
-        reg = _initial_register(net, x)
+        reg = _initial_register(net, rho_in)
         _run_network(reg, net, params)
         peak = reg.peak
         return reg.a
 
-    jax.eval_shape(run, jax.eval_shape(net.init, jax.random.key(0)))
+    jax.eval_shape(run, jax.eval_shape(net.init, jax.random.key(0)), x)
     return peak
