@@ -71,17 +71,22 @@ def _stats(times: list[float]) -> dict:  # type: ignore[type-arg]
 def run_dqnn(net, params, x, obs, cfg: pmm.PMMConfig, budget: float) -> tuple[dict, Any]:  # type: ignore[no-untyped-def,type-arg]
     """Time the jitted PMM step; returns the result row and the unitaries after one step."""
     step = jax.jit(lambda p, xs, o: pmm.pmm_update(net, p, xs, o, cfg))
+    return _time_jitted("dqnn", step, params, (x, obs), budget)
+
+
+def _time_jitted(engine: str, step: Any, state: Any, data: tuple[Any, ...], budget: float) -> tuple[dict, Any]:  # type: ignore[type-arg]
+    """Compile ``step(state, *data) -> (state, cost)`` ahead of time, then time chained steps: the result row
+    (compile s = lower + compile + first call; peak MB from XLA's memory analysis) and ``(state, cost)`` after one."""
     t0 = time.perf_counter()
-    compiled = step.lower(params, x, obs).compile()
-    new, cost = jax.block_until_ready(compiled(params, x, obs))
+    compiled = step.lower(state, *data).compile()
+    new, cost = jax.block_until_ready(compiled(state, *data))
     compile_s = time.perf_counter() - t0
     mem = compiled.memory_analysis()
     peak = None
     if mem is not None:
         peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 2**20
-    times = _repeat(lambda p: compiled(p, x, obs)[0], new, budget)
-    row = {"engine": "dqnn", **_stats(times), "compile_s": compile_s, "peak_mb": peak}
-    return row, (new, float(cost))
+    times = _repeat(lambda p: compiled(p, *data)[0], new, budget)
+    return {"engine": engine, **_stats(times), "compile_s": compile_s, "peak_mb": peak}, (new, float(cost))
 
 
 def run_numpy(widths, us, x, t, cfg: pmm.PMMConfig, budget: float) -> tuple[dict, Any]:  # type: ignore[no-untyped-def,type-arg]
@@ -108,17 +113,8 @@ def run_tc(widths, us, x, t, cfg: pmm.PMMConfig, budget: float) -> tuple[dict, A
     rho = np.einsum("ni,nj->nij", x, x.conj()) if x.ndim == 2 else x
     pi = np.einsum("ni,nj->nij", t, t.conj()) if t.ndim == 2 else t
     step = beer_tc.make_step(widths, eps=cfg.eps, eta=cfg.eta)
-    t0 = time.perf_counter()
-    compiled = step.lower(us, rho, pi).compile()
-    new, cost = jax.block_until_ready(compiled(us, rho, pi))
-    compile_s = time.perf_counter() - t0
-    mem = compiled.memory_analysis()
-    peak = None
-    if mem is not None:
-        peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 2**20
-    times = _repeat(lambda u: compiled(u, rho, pi)[0], new, budget)
-    row = {"engine": "tc", **_stats(times), "compile_s": compile_s, "peak_mb": peak}
-    return row, ([[np.asarray(u) for u in r] for r in new], float(cost))
+    row, (new, cost) = _time_jitted("tc", step, us, (rho, pi), budget)
+    return row, ([[np.asarray(u) for u in r] for r in new], cost)
 
 
 def versions() -> str:

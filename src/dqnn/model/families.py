@@ -424,7 +424,28 @@ def _involutory(g: np.ndarray) -> np.ndarray | None:
     return g if np.allclose(g @ g, np.eye(g.shape[0]), atol=1e-10) else None
 
 
-class Packed(FamilyDefaults):
+class Wrapper(FamilyDefaults):
+    """A family built around another one, ``inner`` (set by the subclass): its wires, angles and initialisation
+    (the same parameter pytree and numbers) are ``inner``'s."""
+
+    inner: Family
+
+    @property
+    def num_qubits(self) -> int:
+        """``inner``'s."""
+        return self.inner.num_qubits
+
+    @property
+    def num_angles(self) -> int:
+        """``inner``'s."""
+        return self.inner.num_angles
+
+    def init(self, key: Array) -> Params:
+        """``inner``'s initialisation."""
+        return self.inner.init(key)
+
+
+class Packed(Wrapper):
     """A real family ``inner`` whose gate at ``position`` in ``inner.ops`` (the one holding angle ``angle``) is
     ``M + i dM/dtheta`` (from ``jax.jvp``); every other gate is ``inner``'s.
 
@@ -441,20 +462,6 @@ class Packed(FamilyDefaults):
         self.inner = inner
         self.angle = int(angle)
         self.position = int(position)
-
-    @property
-    def num_qubits(self) -> int:
-        """``inner``'s."""
-        return self.inner.num_qubits
-
-    @property
-    def num_angles(self) -> int:
-        """``inner``'s."""
-        return self.inner.num_angles
-
-    def init(self, key: Array) -> Params:
-        """``inner``'s."""
-        return self.inner.init(key)
 
     def ops(self, params: Params) -> list[Op]:
         """``inner``'s ops, with the packed gate (same position, same wires)."""

@@ -30,12 +30,12 @@ import numpy as np
 
 from dqnn._jax import Array
 from dqnn.model.channels import Channel, tensor
+from dqnn.model.families import Wrapper
 from dqnn.model.network import Network, Perceptron
 from dqnn.model.protocol import (
     Capability,
     ChannelOp,
     Family,
-    FamilyDefaults,
     MomentChannel,
     MomentElement,
     Op,
@@ -70,12 +70,13 @@ def op_wires(family: Family) -> tuple[tuple[int, ...], ...]:
     return found[0]
 
 
-class Noisy(FamilyDefaults):
+class Noisy(Wrapper):
     """``inner``'s unitary with channels inserted (:class:`Placement` s); the same parameters as ``inner``.
 
     Capabilities: the shift rule of ``inner`` (still exact: channels do not depend on the angles); the packed form
     when ``inner`` has one and every channel is real; exact moments when ``inner``'s moment elements match its ops
-    one to one (or all channels sit at the end). No matrix (not unitary), so no parameter-matrix multiplication.
+    one to one (or all channels sit at the end). No matrix (not unitary); parameter-matrix multiplication trains the
+    wrapped unitary (:attr:`matrix_parameter`).
     """
 
     def __init__(self, inner: Family, placements: Sequence[Placement], name: str | None = None):
@@ -101,20 +102,6 @@ class Noisy(FamilyDefaults):
             pls.append(Placement(pl.channel, wires, None if pl.after is None else int(pl.after)))
         self.placements: tuple[Placement, ...] = tuple(pls)
         self._num_ops = n_ops
-
-    @property
-    def num_qubits(self) -> int:
-        """``inner``'s."""
-        return self.inner.num_qubits
-
-    @property
-    def num_angles(self) -> int:
-        """``inner``'s."""
-        return self.inner.num_angles
-
-    def init(self, key: Array) -> Params:
-        """``inner``'s initialisation (the same pytree and numbers)."""
-        return self.inner.init(key)
 
     def _at(self, after: int | None) -> list[Placement]:
         return [pl for pl in self.placements if pl.after == after]

@@ -670,18 +670,16 @@ def _input_form(x: np.ndarray, n: int) -> tuple[str, np.ndarray]:
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def _build(
+def walk_layers(
+    b: Any,
     net: Network,
     index: AngleIndex,
-    copies: int,
-    in_forms: tuple[Any, Any],
-    obs_forms: tuple[tuple[str, Any], Any],
-    theta: float | None,
     elements: dict[tuple[int, int], tuple[MomentElement, ...]],
-    dtype: Any = np.complex128,
-) -> _Builder:
-    b = _Builder(copies, dtype)
-    _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
+    theta: float | None,
+) -> None:
+    """Add every perceptron's moment tensors to the builder ``b`` in the order of Eq. (1)
+    (:func:`dqnn.sim.schedule.layer_schedule`: inputs traced out as soon as no later perceptron touches them),
+    the perceptron of ``index`` differentiated (at ``theta``, or averaged over its angle when None)."""
     for l in range(net.depth):
         untouched, after = layer_schedule(net, l)
         for q in untouched:
@@ -694,6 +692,21 @@ def _build(
             for q in after.get(j, []):
                 b.trace_out(("in", q))
         b.next_layer()
+
+
+def _build(
+    net: Network,
+    index: AngleIndex,
+    copies: int,
+    in_forms: tuple[Any, Any],
+    obs_forms: tuple[tuple[str, Any], Any],
+    theta: float | None,
+    elements: dict[tuple[int, int], tuple[MomentElement, ...]],
+    dtype: Any = np.complex128,
+) -> _Builder:
+    b = _Builder(copies, dtype)
+    _attach_input(b, in_forms[0], in_forms[1] if copies == 2 else None, net.num_inputs)
+    walk_layers(b, net, index, elements, theta)
     kind, obs = obs_forms[0]
     _attach_effect(b, kind, obs, obs_forms[1][1] if copies == 2 else None, net.num_outputs)
     return b

@@ -38,7 +38,6 @@ from dqnn.model.angles import AngleIndex
 from dqnn.model.network import Network
 from dqnn.moments import exact as _ex
 from dqnn.presets.problems import GradientProblem
-from dqnn.sim.schedule import layer_schedule
 
 COPIES = 4
 _PERMS = tuple(itertools.permutations(range(COPIES)))
@@ -255,18 +254,7 @@ def _build4(
             i = b.new()
             b.add(_site4(fx[q]), (i,))
             b.open[lab] = i
-    for l in range(net.depth):
-        untouched, after = layer_schedule(net, l)
-        for q in untouched:
-            b.trace_out(("in", q))
-        for q in range(net.widths[l + 1]):
-            b.zeros.add(("out", q))
-        for j, p in enumerate(net.layers[l]):
-            diff = index.angle if (l, j) == (index.layer, index.perceptron) else None
-            _ex._perceptron(b, elements[(l, j)], p.wires, diff, None, type(p.unitary).__name__)
-            for q in after.get(j, []):
-                b.trace_out(("in", q))
-        b.next_layer()
+    _ex.walk_layers(b, net, index, elements, None)
     n = net.num_outputs
     legs = []
     for q in range(n):
