@@ -350,3 +350,23 @@ def test_pmm_on_noisy_networks_follows_the_noisy_fidelity() -> None:
         p, c = pmm.pmm_update(net, p, x, obs, cfg)
         costs.append(float(c))
     assert costs[-1] < costs[0] - 1e-3, costs
+
+
+def test_fit_logs_the_noiseless_twin_cost_at_every_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """fit(noisy, twin=noiseless): every metrics row carries twin_cost, the noiseless network's cost at the same
+    parameters (checked against dqnn.cost at the start and at the end), apart from the noisy cost at every step."""
+    from dqnn.datasets import unitary_data
+    from dqnn.training import fit
+
+    twin = architectures.global_haar([2, 2])
+    net = with_noise(twin, C.depolarizing(0.1), "after_perceptron")
+    _, data = unitary_data(jax.random.key(2), 2, 4, 0)
+    x, t = np.asarray(data.train_inputs), np.asarray(data.train_targets)
+    p0 = twin.init(jax.random.key(4))
+    res = fit(net, (x, t), method="pmm", params=p0, steps=4, out_dir=tmp_path, twin=twin, plot=False)
+    rows = res.metrics
+    assert len(rows) == 5 and all("twin_cost" in r for r in rows)
+    assert abs(rows[0]["twin_cost"] - float(cost(twin, p0, x, t, "global"))) < 1e-12
+    assert abs(rows[-1]["twin_cost"] - float(cost(twin, res.params, x, t, "global"))) < 1e-12
+    assert abs(rows[-1]["cost"] - float(cost(net, res.params, x, t, "global"))) < 1e-12
+    assert all(abs(r["cost"] - r["twin_cost"]) > 1e-3 for r in rows)  # the noise matters at every step

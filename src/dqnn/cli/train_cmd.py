@@ -353,6 +353,7 @@ def _train_network(
             resume=resume,
             checkpoint_every=checkpoint_every,
             progress=update,
+            twin=twin if noise_model is not None else None,  # the noiseless cost at every step (twin_cost)
         )
     finally:
         bar.stop()

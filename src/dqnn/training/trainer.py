@@ -334,6 +334,7 @@ def fit(
     checkpoint_every: int = 25,
     progress: Progress | None = None,
     plot: bool = True,
+    twin: Network | None = None,
 ) -> FitResult:
     """Train ``network`` on ``data`` (module docstring); returns a :class:`FitResult`.
 
@@ -341,6 +342,8 @@ def fit(
     :class:`dqnn.datasets.Split` (its test part is the validation set); ``validation``: ``(inputs, targets)``.
     ``pmm_config``: :class:`~dqnn.training.pmm.PMMConfig` (step, ``eta = 1/lambda``, text or code convention);
     ``pmm_optimizer``: :class:`~dqnn.training.pmm_optim.PMMOptimizer` (plain, momentum, RMSprop, Adam, Nadam).
+    ``twin``: a network with the same parameters (e.g. the noiseless twin of a noisy network,
+    :func:`dqnn.model.noise.noiseless`) whose training cost at every step is logged beside, as ``twin_cost``.
     """
     if not isinstance(network, Network):
         raise TypeError(f"network: expected a dqnn Network, got {type(network).__name__}")
@@ -365,6 +368,10 @@ def fit(
             "the network has nothing to train: no perceptron with a matrix parameter (e.g. HaarUnitary) and no "
             "circuit angle (dqnn.training.networks.trainable makes Fixed perceptrons trainable)"
         )
+    if twin is not None and not (
+        isinstance(twin, Network) and twin.widths == network.widths and twin.num_inputs == network.num_inputs
+    ):
+        raise ValueError("twin: expected a dqnn Network with the widths and parameters of network")
     d = check_data(as_data(data, validation), network, cost)
     n = d.num_pairs
     if batch is not None and not (int(batch) == batch and 1 <= batch <= n):
@@ -391,6 +398,8 @@ def fit(
         early_stop,
         checkpoint_every,
     )
+    if twin is not None:  # (only then: a run without a twin keeps the configuration it always had)
+        config["twin_fingerprint"] = _network_fingerprint(twin)
     out = None if out_dir is None else Path(out_dir)
     ckpt = None if out is None else out / folders.CHECKPOINT
     if out is not None:
@@ -422,6 +431,9 @@ def fit(
         batch,
         n,
     )
+    twin_fids = None
+    if twin is not None:  # jitted lazily: only its fidelity program is ever compiled
+        twin_fids = _programs(twin, tr.sim_kind, None, False, train_a, pmm_cfg, popt, tx, gradient, batch, n)[1]
     val_args = () if va is None else (va.x, va.sim_targets)
     off_tr = np.asarray(tr.offsets)
     off_va = None if va is None else np.asarray(va.offsets)
@@ -430,6 +442,9 @@ def fit(
         a, b = jax.device_get(fids_jit(p, tr.x, tr.sim_targets, *val_args))
         a, b = np.asarray(a), np.asarray(b)
         row = {"cost": float(np.mean(off_tr - a))}
+        if twin_fids is not None:
+            tw = np.asarray(jax.device_get(twin_fids(p, tr.x, tr.sim_targets))[0])
+            row["twin_cost"] = float(np.mean(off_tr - tw))
         if off_va is not None:
             row["val_cost"] = float(np.mean(off_va - b))
         if label:
