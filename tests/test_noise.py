@@ -370,3 +370,31 @@ def test_fit_logs_the_noiseless_twin_cost_at_every_step(tmp_path) -> None:  # ty
     assert abs(rows[-1]["twin_cost"] - float(cost(twin, res.params, x, t, "global"))) < 1e-12
     assert abs(rows[-1]["cost"] - float(cost(net, res.params, x, t, "global"))) < 1e-12
     assert all(abs(r["cost"] - r["twin_cost"]) > 1e-3 for r in rows)  # the noise matters at every step
+
+
+def test_wang_regime_variance_decays_exponentially_in_depth_only_with_noise() -> None:
+    """Fig. 3b, local cost, n = 4, exact: with depolarizing p = 0.1 after every layer log2 Var falls linearly in the
+    depth at a rate at least Wang et al.'s 2 log2(1 - p) (their bound is an upper bound on Var), while without
+    noise it flattens (the fitted slope is much smaller in magnitude)."""
+    from dqnn.moments.exact import exact_gradient_moments
+
+    problem = preset_problem("fig3b", "local")
+    depths = np.array([2, 4, 6, 8])
+    slopes = {}
+    for p in (0.0, 0.1):
+        logs = []
+        for depth in depths:
+            net = architectures.fig3b(4, int(depth))
+            net = with_noise(net, C.depolarizing(p), "layer") if p else net
+            x, t = problem.pair(net)[0]()
+            m = exact_gradient_moments(net, AngleIndex(0, 0, 0), x, t, "local")
+            assert m.trusted
+            logs.append(np.log2(m.variance))
+        slope, _ = np.polyfit(depths, logs, 1)
+        resid = np.asarray(logs) - np.polyval([slope, _], depths)
+        slopes[p] = slope
+        if p:
+            assert np.max(np.abs(resid)) < 0.25  # a straight line in log2 Var: exponential decay
+    bound = 2 * np.log2(1 - 0.1)
+    assert slopes[0.1] <= bound, slopes
+    assert slopes[0.1] < slopes[0.0] - 0.3, slopes
