@@ -311,17 +311,17 @@ def test_pmm_on_noisy_networks_follows_the_noisy_fidelity() -> None:
     """PMM trains the unitaries of a noisy network: its generators are dF/d eps of the NOISY fidelity along
     u -> expm(i eps K) u (finite differences of the simulated noisy cost), with zero noise they are Beer et al.'s
     closed form (P4) of the noiseless twin, and plain PMM steps lower the noisy cost."""
-    from dqnn.datasets import unitary_data
     from dqnn.training import pmm
     from dqnn.training.objectives import observable_factors
 
-    twin = architectures.global_haar([2, 2])
+    twin = architectures.global_haar([1, 2])  # two 2-qubit Haar perceptrons (small: grad programs compile fast)
     net = with_noise(twin, C.amplitude_damping(0.2), "after_perceptron")
     params = twin.init(jax.random.key(1))
-    _, data = unitary_data(jax.random.key(2), 2, 4, 0)
-    x, t = data.train_inputs, data.train_targets
+    x = np.array([[1, 0], [0.6, 0.8]], dtype=complex)
+    t = np.array([[0.5, 0.5, 0.5, 0.5], [1, 0, 0, 0]], dtype=complex)
     obs = observable_factors("global", t, 2)
-    f, gens = pmm.fidelity_and_generators(net, params, x, obs)
+    fg = jax.jit(lambda n_, p_: pmm.fidelity_and_generators(n_, p_, x, obs), static_argnums=0)  # one program each
+    f, gens = fg(net, params)
     assert abs(float(f) - (1.0 - float(cost(net, params, x, t, "global")))) < 1e-12
     rng = np.random.default_rng(0)
     ks = []
@@ -332,22 +332,21 @@ def test_pmm_on_noisy_networks_follows_the_noisy_fidelity() -> None:
             krow.append(m + m.conj().T)
         ks.append(tuple(krow))
     h = 1e-5
-    plus = pmm.apply_generators(net, params, tuple(ks), h)
-    minus = pmm.apply_generators(net, params, tuple(ks), -h)
-    fd = -(float(cost(net, plus, x, t, "global")) - float(cost(net, minus, x, t, "global"))) / (2 * h)
+    moved = jax.jit(lambda e: cost(net, pmm.apply_generators(net, params, tuple(ks), e), x, t, "global"))
+    fd = -(float(moved(h)) - float(moved(-h))) / (2 * h)
     lin = sum(
         float(np.real(np.trace(k @ g))) for kr, gr in zip(ks, gens, strict=True) for k, g in zip(kr, gr, strict=True)
     )
     assert abs(fd - lin) < 1e-7 and abs(lin) > 1e-3
     # zero noise: the autodiff generators of the channel path equal the closed form of the noiseless network
-    _, g0 = pmm.fidelity_and_generators(with_noise(twin, C.depolarizing(0.0), "after_perceptron"), params, x, obs)
-    _, gc = pmm.fidelity_and_generators(twin, params, x, obs)
+    _, g0 = fg(with_noise(twin, C.depolarizing(0.0), "after_perceptron"), params)
+    _, gc = fg(twin, params)
     for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(gc), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-12)
-    cfg = pmm.PMMConfig(eps=0.1, eta=1.0)
+    update = pmm.make_pmm_update(net, pmm.PMMConfig(eps=0.1, eta=1.0))
     p, costs = params, []
     for _ in range(5):
-        p, c = pmm.pmm_update(net, p, x, obs, cfg)
+        p, c = update(p, x, obs)
         costs.append(float(c))
     assert costs[-1] < costs[0] - 1e-3, costs
 

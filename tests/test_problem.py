@@ -108,10 +108,14 @@ CASES = {
     "k2-global": (k2_network, "global", None),
     "rxrzcnot-global-bell": (rx_rz_cnot, "global", "bell"),
 }
+#: the parameters studied per case: all of them, except 5 of rx_rz_cnot's 15 angles (both layers, every kind of
+#: rotation, a control's R_z among them), which keeps its exact moments and brute force affordable
+PARAMS = {"rxrzcnot-global-bell": "0,0,0;0,1,1;0,2,2;1,0,0;1,1,1"}
 
 
-def _problem(name: str, params: object = "all") -> tuple[TrainabilityProblem, np.ndarray, np.ndarray]:
+def _problem(name: str, params: object = None) -> tuple[TrainabilityProblem, np.ndarray, np.ndarray]:
     build, cost, data = CASES[name]
+    params = PARAMS.get(name, "all") if params is None else params
     net = build()
     if data == "bell":
         rng = np.random.default_rng(3)
@@ -174,7 +178,7 @@ def test_user_networks_exact_agrees_with_sampled_and_independent_brute_force(nam
         # (+ 1e-15: angles whose derivative vanishes identically, e.g. R_z on a control, give Var ~ 1e-34 vs 0)
         assert abs(s["variance"] - exact[lab]["variance"]) < 4 * s["stderr"] + 1e-15, (lab, s, exact[lab])
     net = prob.network_at()
-    angles = select(net, "all")[:2]  # an independent estimate of two parameters (fresh draws)
+    angles = select(net, prob.params)[:2]  # an independent estimate of two parameters (fresh draws)
     brute = _brute_gradients(net, jax.random.split(jax.random.key(99), 2000), angles, x, obs)  # type: ignore[arg-type]
     for a, idx in enumerate(angles):
         b = brute[:, a]

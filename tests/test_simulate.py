@@ -248,6 +248,9 @@ def test_unstable_scan_falls_back_to_unrolling(monkeypatch):  # type: ignore[no-
 # Real arithmetic for real networks (R_y, CNOT, CZ, H, SWAP, real fixed gates) on real inputs
 
 
+# a third of the profile's examples (20 by default): the brute-force agreement of random networks is
+# test_simulator_matches_bruteforce_eq1's; this one checks the dtype path, and each example compiles twice
+@settings(max_examples=max(1, settings.default.max_examples // 3))
 @given(net=random_networks(real_family), seed=st.integers(0, 2**31 - 1), mixed=st.booleans())
 def test_real_network_on_real_input_runs_in_float64_with_the_same_numbers(net, seed, mixed):  # type: ignore[no-untyped-def]
     assert net.real
