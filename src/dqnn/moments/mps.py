@@ -574,6 +574,23 @@ def sweep(
     def sites_of(op: _Op) -> tuple[int, ...]:
         return tuple(sorted(at(s) for s in op.sites))
 
+    def step(m: _MPS, op: _Op, adjoint: bool) -> Scaled:
+        """One op on the forward state, or its adjoint on the backward effect (a vector loaded on one side is
+        contracted on the other, a block's matrix transposed); the change of norm it caused (zero but for blocks)."""
+        load, contract = (m.contract, m.load) if adjoint else (m.load, m.contract)
+        if op.kind == "input":
+            load(at(op.sites[0]), input_vectors[op.arg])
+        elif op.kind == "zero":
+            load(at(op.sites[0]), zero)
+        elif op.kind == "trace":
+            contract(at(op.sites[0]), _TRACE)
+        else:
+            st = sites_of(op)
+            nq = sum(m.t[s].shape[1] == 2 for s in st)
+            mat = op.matrix if not adjoint or op.matrix is None else np.asarray(op.matrix).T
+            return m.block(st, q_of(nq), mat, tolerance, max_bond)
+        return zero_s
+
     groups = _groups(ops)
     ng = len(groups)
     gn = [math.prod(max(1.0, norms[k]) for k in g) for g in groups]  # bound on the map of a group's rest
@@ -584,17 +601,7 @@ def sweep(
     f_delta = [zero_s] * ng
     for g, group in enumerate(groups):
         for k in _order(fw, ops, group):
-            op = ops[k]
-            if op.kind == "input":
-                fw.load(at(op.sites[0]), input_vectors[op.arg])
-            elif op.kind == "zero":
-                fw.load(at(op.sites[0]), zero)
-            elif op.kind == "trace":
-                fw.contract(at(op.sites[0]), _TRACE)
-            else:
-                st = sites_of(op)
-                nq = sum(fw.t[s].shape[1] == 2 for s in st)
-                f_delta[g] = f_delta[g] + fw.block(st, q_of(nq), op.matrix, tolerance, max_bond)
+            f_delta[g] = f_delta[g] + step(fw, ops[k], adjoint=False)
         f_norm[g + 1] = fw.norm()
     fwd_value = _effect_value(fw, [at(s) for s in plan.outputs], effect)
     if not backward:
@@ -606,18 +613,7 @@ def sweep(
     b_delta = [zero_s] * ng
     for g in range(ng - 1, -1, -1):
         for k in _order(bw, ops, groups[g]):
-            op = ops[k]
-            if op.kind == "input":
-                bw.contract(at(op.sites[0]), input_vectors[op.arg])
-            elif op.kind == "zero":
-                bw.contract(at(op.sites[0]), zero)
-            elif op.kind == "trace":
-                bw.load(at(op.sites[0]), _TRACE)
-            else:
-                st = sites_of(op)
-                nq = sum(bw.t[s].shape[1] == 2 for s in st)
-                mt = None if op.matrix is None else np.asarray(op.matrix).T
-                b_delta[g] = b_delta[g] + bw.block(st, q_of(nq), mt, tolerance, max_bond)
+            b_delta[g] = b_delta[g] + step(bw, ops[k], adjoint=True)
         b_norm[g] = bw.norm()
     bwd_value = bw.scalar()
     # accumulated error bounds at each boundary, then each sweep's bound against the other's norms
