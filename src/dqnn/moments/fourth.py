@@ -163,10 +163,15 @@ class FourthMoment:
         return max(2, math.ceil((self.kurtosis - 1.0) / eps**2))
 
     def variance_relative_error(self, samples: int) -> float:
-        """``sqrt((kurtosis - 1) / S)``: relative standard error of a variance sampled with ``S`` samples."""
-        if samples < 1:
-            raise ValueError(f"variance_relative_error: samples must be >= 1, got {samples}")
-        return math.sqrt(max(self.kurtosis - 1.0, 0.0) / samples)
+        """:func:`variance_relative_error` of this kurtosis."""
+        return variance_relative_error(self.kurtosis, samples)
+
+
+def variance_relative_error(kurtosis: float, samples: int) -> float:
+    """``sqrt((kurtosis - 1) / S)``: relative standard error of a variance sampled with ``S`` samples (mean 0)."""
+    if samples < 1:
+        raise ValueError(f"variance_relative_error: samples must be >= 1, got {samples}")
+    return math.sqrt(max(kurtosis - 1.0, 0.0) / samples)
 
 
 def _check_elements(elements: dict[tuple[int, int], Any]) -> None:

@@ -124,6 +124,16 @@ def compare_models(n: ArrayLike, var: ArrayLike, stderr: ArrayLike | None = None
     return ModelComparison(fit_exponential(n, var, stderr), fit_power(n, var, stderr))
 
 
+def log10_variance(point: dict[str, Any]) -> float | None:
+    """``log10`` of a study point's variance: from ``variance`` when positive, else its ``log10_variance`` (exact
+    values below the double range, :mod:`dqnn.moments.scaled`), else None."""
+    v = point.get("variance")
+    if v is not None and v > 0:
+        return float(np.log10(v))
+    lv = point.get("log10_variance")
+    return float(lv) if lv is not None and np.isfinite(lv) else None
+
+
 def compare_models_log10(n: ArrayLike, log10_var: ArrayLike) -> ModelComparison:
     """:func:`compare_models` of exact values given as ``log10 Var`` (uniform weights), for values below the double
     range (:mod:`dqnn.moments.scaled`)."""

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dqnn.trainability.fits import LineFit
+from dqnn.trainability.fits import LineFit, log10_variance
 
 
 def plot_variance(
@@ -39,16 +39,6 @@ def plot_variance(
     return out
 
 
-def _log10_variance(p: dict[str, Any]) -> float | None:
-    """``log10`` of a point's variance: from ``variance`` when positive, else its ``log10_variance`` (values below
-    the double range), else None."""
-    v = p.get("variance")
-    if v is not None and v > 0:
-        return float(np.log10(v))
-    lv = p.get("log10_variance")
-    return float(lv) if lv is not None and np.isfinite(lv) else None
-
-
 def variance_figure(
     points: Sequence[dict[str, Any]],
     title: str,
@@ -66,7 +56,7 @@ def variance_figure(
     else:
         fig = ax.figure
     sampled = [p for p in points if p.get("method") != "exact" and p.get("variance") is not None]
-    exact = [p for p in points if p.get("method") == "exact" and _log10_variance(p) is not None]
+    exact = [p for p in points if p.get("method") == "exact" and log10_variance(p) is not None]
     # exact values below the double range (variance 0, log10_variance finite) are drawn on a log10 axis
     log_axis = any(not (p.get("variance") or 0) > 0 for p in exact)
     if sampled:
@@ -82,7 +72,7 @@ def variance_figure(
                 n[bad], v[bad], yerr=se[bad], fmt="x", color="tab:red", capsize=3, label="sampled, s.e. not trusted"
             )
     if exact:
-        ys = [_log10_variance(p) if log_axis else p["variance"] for p in exact]
+        ys = [log10_variance(p) if log_axis else p["variance"] for p in exact]
         ax.plot([p["n"] for p in exact], ys, "s", mfc="none", color="k", label="exact")
     all_n = np.array([p["n"] for p in points], dtype=float)
     if all_n.size:

@@ -199,10 +199,10 @@ def exact(point: ProblemPoint, parameter: AngleIndex | None) -> tuple[dict[str, 
     return m.as_dict(), None
 
 
-def fourth_moment(point: ProblemPoint, parameter: AngleIndex | None, samples: int = 0) -> dict[str, Any] | str:
+def fourth_moment(point: ProblemPoint, parameter: AngleIndex | None) -> dict[str, Any] | str:
     """Sample-size planning from the exact fourth moment (:func:`dqnn.moments.fourth.exact_fourth_moment`): the
-    exact kurtosis, the samples a sampled ``Var`` needs for a 10% relative error and, for ``samples`` > 0, the
-    relative error a run of that size has; or why it does not apply (a string)."""
+    exact kurtosis and the samples a sampled ``Var`` needs for a 10% relative error; or why it does not apply (a
+    string). (:func:`dqnn.moments.fourth.variance_relative_error` gives the error of a run of a given size.)"""
     from dqnn.moments.fourth import exact_fourth_moment
 
     g = point.gradient(parameter)
@@ -213,14 +213,11 @@ def fourth_moment(point: ProblemPoint, parameter: AngleIndex | None, samples: in
         fm = exact_fourth_moment(point.network, parameter, xf, tf, g.cost)  # type: ignore[arg-type]
     except (NotImplementedError, MemoryError, ValueError) as err:
         return str(err)
-    out: dict[str, Any] = {
+    return {
         "kurtosis_exact": fm.kurtosis,
         "samples_needed_10pct": fm.samples_needed(0.1),
         "fourth_moment_seconds": fm.seconds,
     }
-    if samples > 0:
-        out["variance_relative_error_at_samples"] = fm.variance_relative_error(samples)
-    return out
 
 
 def analytic(point: ProblemPoint, parameter: AngleIndex | None) -> float | None:

@@ -28,7 +28,7 @@ from dqnn import _frames
 from dqnn._integrity import atomic_write_text
 from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import PRESETS, preset
-from dqnn.trainability.fits import LineFit, ModelComparison, compare_models, compare_models_log10
+from dqnn.trainability.fits import LineFit, ModelComparison, compare_models, compare_models_log10, log10_variance
 from dqnn.trainability.plot import plot_variance, plot_variance_map, variance_figure, variance_map_figure
 from dqnn.trainability.points import ExactMode, ProblemPoint, exact, exact_dict, fourth_moment
 from dqnn.trainability.problem import TrainabilityProblem, parameter_label, preset_problem
@@ -90,8 +90,9 @@ def exact_or_reason(
     """``(exact point dict, None)`` (cached in ``store``) or ``(None, why the exact engine does not apply)``."""
     par = point.parameters[0] if parameter == "default" else parameter
     key = f"{point.label()}{point.param_suffix(par)}-exact"
-    if store.has(key):
-        return store.load(key), None
+    stored = store.get(key)
+    if stored is not None:
+        return stored, None
     ex, why = exact(point, par)
     if ex is None:
         return None, why
@@ -100,23 +101,31 @@ def exact_or_reason(
     return d, None
 
 
+def fourth_or_reason(point: ProblemPoint, store: PointStore, parameter: Any) -> dict[str, Any] | str:
+    """:func:`~dqnn.trainability.points.fourth_moment` of one parameter (cached in ``store`` beside its exact
+    point), or why it does not apply."""
+    key = f"{point.label()}{point.param_suffix(parameter)}-fourth"
+    stored = store.get(key)
+    if stored is not None:
+        return stored
+    fm = fourth_moment(point, parameter)
+    if not isinstance(fm, str):
+        store.save(key, fm)
+    return fm
+
+
 def fit_points(points: list[dict[str, Any]]) -> ModelComparison | None:
     """Exponential and polynomial fits of the usable points (positive variance; at least 3 widths)."""
     use = [p for p in points if p.get("variance") and p["variance"] > 0]
-    below = [p for p in points if not (p.get("variance") or 0) > 0 and _finite(p.get("log10_variance"))]
+    below = [p for p in points if not (p.get("variance") or 0) > 0 and log10_variance(p) is not None]
     if below and all(p.get("method") == "exact" for p in use + below):  # exact values below the double range
         use = sorted(use + below, key=lambda p: p["n"])
         if len({p["n"] for p in use}) < 3:
             return None
-        logs = [np.log10(p["variance"]) if (p.get("variance") or 0) > 0 else p["log10_variance"] for p in use]
-        return compare_models_log10([p["n"] for p in use], logs)
+        return compare_models_log10([p["n"] for p in use], [log10_variance(p) for p in use])
     if len({p["n"] for p in use}) < 3:
         return None
     return compare_models([p["n"] for p in use], [p["variance"] for p in use], [p["stderr"] for p in use])
-
-
-def _finite(v: Any) -> bool:
-    return v is not None and bool(np.isfinite(v))
 
 
 class StudyResult(dict[str, Any]):
@@ -324,12 +333,18 @@ def study(
                         raise ValueError(f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}")
                     skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
                     continue
-                if kurtosis and "kurtosis_exact" not in d:
-                    fm = fourth_moment(pt, par, samples)
+                if kurtosis:
+                    fm = fourth_or_reason(pt, store, par)
                     if isinstance(fm, str):
                         kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
                     else:
                         d = {**d, **fm}
+                        if samples > 0:
+                            from dqnn.moments.fourth import variance_relative_error
+
+                            d["variance_relative_error_at_samples"] = variance_relative_error(
+                                fm["kurtosis_exact"], samples
+                            )
                 exact_pts.append(d)
                 if on_point is not None:
                     on_point(d, False)

@@ -368,9 +368,7 @@ def fit(
             "the network has nothing to train: no perceptron with a matrix parameter (e.g. HaarUnitary) and no "
             "circuit angle (dqnn.training.networks.trainable makes Fixed perceptrons trainable)"
         )
-    if twin is not None and not (
-        isinstance(twin, Network) and twin.widths == network.widths and twin.num_inputs == network.num_inputs
-    ):
+    if twin is not None and not (isinstance(twin, Network) and twin.widths == network.widths):
         raise ValueError("twin: expected a dqnn Network with the widths and parameters of network")
     d = check_data(as_data(data, validation), network, cost)
     n = d.num_pairs
