@@ -147,15 +147,16 @@ def test_derivatives_match_the_full_simulator() -> None:
     tangent = jax.tree.map(jnp.zeros_like, params)
     tangent = ((*tangent[0][:2], {"theta": jnp.ones(1), "haar": ()}, *tangent[0][3:]), tangent[1])
     tangent = (({"theta": jnp.ones(1), "haar": ()}, *tangent[0][1:]), tangent[1])
-    _, want = jax.jvp(full, (params,), (tangent,))
-    _, got = jax.jvp(mine, (params,), (tangent,))
+    # jitted: op-by-op dispatch would compile each primitive on its own (most of this test's time)
+    _, want = jax.jit(lambda p: jax.jvp(full, (p,), (tangent,)))(params)
+    _, got = jax.jit(lambda p: jax.jvp(mine, (p,), (tangent,)))(params)
     assert abs(float(got) - float(want)) < 1e-12
-    gw, gg = jax.grad(full)(params), jax.grad(mine)(params)
+    gw, gg = jax.jit(jax.grad(full))(params), jax.jit(jax.grad(mine))(params)
     for a, b in zip(jax.tree.leaves(gw), jax.tree.leaves(gg), strict=True):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), atol=1e-12)
     dt = jnp.asarray(_random_factors(k4, 7))
-    _, want = jax.jvp(lambda t: full(params, t), (tf,), (dt,))
-    _, got = jax.jvp(lambda t: mine(params, t), (tf,), (dt,))
+    _, want = jax.jit(lambda t: jax.jvp(lambda t: full(params, t), (t,), (dt,)))(tf)
+    _, got = jax.jit(lambda t: jax.jvp(lambda t: mine(params, t), (t,), (dt,)))(tf)
     assert abs(float(got) - float(want)) < 1e-12
 
 
