@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+from dqnn.costs import CostKind
 from dqnn.model.families import Circuit, FamilyDefaults, Gate, RandomUnitary, Rot
 from dqnn.model.network import Network, Perceptron
 from dqnn.model.protocol import MomentTwirl
@@ -27,7 +28,7 @@ from dqnn.presets.problems import GradientProblem
 
 @pytest.mark.parametrize(("n", "layers"), [(4, 1), (4, 2), (4, 3), (6, 2)])
 @pytest.mark.parametrize("cost", ["global", "local"])
-def test_fig3b_against_the_dense_engine(n: int, layers: int, cost: str) -> None:
+def test_fig3b_against_the_dense_engine(n: int, layers: int, cost: CostKind) -> None:
     p = GradientProblem("fig3b", n, layers, cost)
     a = line4.line_fourth_moment(p)
     b = exact_fourth_moment(p, engine="dense")
@@ -40,21 +41,24 @@ def test_fig3b_against_the_dense_engine(n: int, layers: int, cost: str) -> None:
 
 def _user_network() -> tuple[Network, Perceptron]:
     """Widths [5, 5, 4]: layer 0 mixes pairs (1, 2) and (3, 4) with an R_x sandwich, layer 1 is a brick with a
-    plain Haar block, the R_y sandwich that is differentiated (an H inside it) and a one-qubit Haar block."""
+    plain Haar block, the R_y sandwich that is differentiated (an H inside it); input 0 first goes through a
+    one-qubit Haar block (a twirl whose Gram matrix is singular: the pseudo-inverse)."""
     w_x = Circuit(3, [RandomUnitary((0, 1)), Rot("X", (1,)), RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    w_y = Circuit(3, [RandomUnitary((0, 1)), Gate("H", (0,)), Rot("Y", (0,)), RandomUnitary((0, 1)), Gate("SWAP", (1, 2))])
+    w_y = Circuit(
+        3, [RandomUnitary((0, 1)), Gate("H", (0,)), Rot("Y", (0,)), RandomUnitary((0, 1)), Gate("SWAP", (1, 2))]
+    )
     move = Circuit(2, [Gate("SWAP", (0, 1))])
-    layer0 = [Perceptron([0], [0], move), Perceptron([1, 2], [1], w_x), Perceptron([2], [2], move)]
+    one = Circuit(2, [RandomUnitary((0,)), Gate("SWAP", (0, 1))])  # a one-qubit Haar block (pseudo-inverse)
+    layer0 = [Perceptron([0], [0], one), Perceptron([1, 2], [1], w_x), Perceptron([2], [2], move)]
     layer0 += [Perceptron([3, 4], [3], w_x), Perceptron([4], [4], move)]
     mix = Circuit(3, [RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    one = Circuit(2, [RandomUnitary((0,)), Gate("SWAP", (0, 1))])  # a one-qubit Haar block (pseudo-inverse)
     layer1 = [Perceptron([0, 1], [0], mix), Perceptron([2, 3], [2], w_y), Perceptron([1], [1], move)]
     layer1 += [Perceptron([4], [3], one)]
     return Network([5, 5, 4], [layer0, layer1], strict=True), layer1[1]
 
 
 @pytest.mark.parametrize("cost", ["global", "local"])
-def test_user_network_against_the_dense_engine(cost: str) -> None:
+def test_user_network_against_the_dense_engine(cost: CostKind) -> None:
     from dqnn.model.angles import AngleIndex
 
     net, _ = _user_network()
@@ -71,7 +75,7 @@ def test_user_network_against_the_dense_engine(cost: str) -> None:
 
 
 @pytest.mark.parametrize("cost", ["global", "local"])
-def test_second_moment_matches_the_two_copy_engines_at_n16(cost: str) -> None:
+def test_second_moment_matches_the_two_copy_engines_at_n16(cost: CostKind) -> None:
     p = GradientProblem("fig3b", 16, 4, cost)
     m2 = line4.line_moment(p, copies=2)
     ref = exact_moments(p)
@@ -112,22 +116,40 @@ def test_refusals_name_the_perceptron() -> None:
     # the hardware-efficient W (CZ not covered by a twirl): not a line network
     ry_cz = Circuit(3, [Rot("Y", (0,)), Rot("Y", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (0, 2))])
     move = Circuit(2, [Gate("SWAP", (0, 1))])
-    net = Network([4, 4], [[Perceptron([0, 1], [0], ry_cz), Perceptron([2, 3], [2], ry_cz)]
-                           + [Perceptron([1], [1], move), Perceptron([3], [3], move)]], strict=True)
+    net = Network(
+        [4, 4],
+        [
+            [Perceptron([0, 1], [0], ry_cz), Perceptron([2, 3], [2], ry_cz)]
+            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
+        ],
+        strict=True,
+    )
     with pytest.raises(NotLine, match="perceptron L0P"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     with pytest.raises(ValueError, match="perceptron L0P"):
         exact_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4, engine="line")
     # a two-qubit differentiated rotation
     zz = Circuit(3, [RandomUnitary((0, 1)), Rot("ZZ", (0, 1)), RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    net = Network([4, 4], [[Perceptron([0, 1], [0], zz), Perceptron([2, 3], [2], zz)]
-                           + [Perceptron([1], [1], move), Perceptron([3], [3], move)]], strict=True)
+    net = Network(
+        [4, 4],
+        [
+            [Perceptron([0, 1], [0], zz), Perceptron([2, 3], [2], zz)]
+            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
+        ],
+        strict=True,
+    )
     with pytest.raises(NotLine, match="perceptron L0P0: the differentiated rotation acts on 2 qubits"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     # a twirl of a family not known to be Haar
     w = Circuit(3, [RandomUnitary((0, 1)), Rot("Y", (0,)), RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    net = Network([4, 4], [[Perceptron([0, 1], [0], w), Perceptron([2, 3], [2], _TwoDesign())]
-                           + [Perceptron([1], [1], move), Perceptron([3], [3], move)]], strict=True)
+    net = Network(
+        [4, 4],
+        [
+            [Perceptron([0, 1], [0], w), Perceptron([2, 3], [2], _TwoDesign())]
+            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
+        ],
+        strict=True,
+    )
     with pytest.raises(NotLine, match="perceptron L0P1: family _TwoDesign"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     with pytest.raises(ValueError, match="engine"):
