@@ -209,9 +209,10 @@ def exact_fourth_moment(
     angles; fixed gates on one qubit (SWAPs anywhere). ``m2`` comes from
     :func:`dqnn.moments.exact.exact_gradient_moments`; the mean must be 0 (ValueError otherwise).
 
-    ``engine``: ``"dense"`` (this module's four-copy network), ``"line"`` (:func:`dqnn.moments.line4.line_fourth_moment`,
-    line networks of Haar blocks such as Fig. 3b; ValueError naming the perceptron otherwise) or ``"auto"``: the line
-    engine for networks wider than :data:`DENSE_MAX_WIDTH` qubits where it applies, the dense one otherwise.
+    ``engine``: ``"dense"`` (this module's four-copy network), ``"line"``
+    (:func:`dqnn.moments.line4.line_fourth_moment`: line networks of Haar blocks such as Fig. 3b; ValueError naming
+    the perceptron otherwise) or ``"auto"``: the line engine for networks wider than :data:`DENSE_MAX_WIDTH` qubits
+    where it applies, the dense one otherwise.
     """
     import time
 

@@ -32,8 +32,11 @@ with every intermediate normalised by a power of two (:func:`dqnn.moments.exact.
 extended precision; their difference is the reported error estimate. The same construction with ``t = 1`` gives the
 mean (checked to be 0) and with ``t = 2`` the second moment, so the kurtosis ``m4 / m2**2`` comes from one engine.
 
-Cost: a few ``t!``-dimensional bonds cross any vertical cut of a brick network, so Fig. 3b at ``n = 16``, depth
-``log2 n`` brick layers, takes well under a second per moment (``benchmarks/results_moments.md``).
+Cost: a cut through a brick network crosses one ``t!``-dimensional index per layer (and one per block column
+across a time slice), so the contraction grows like ``24**min(depth, n/2)`` for ``t = 4``: Fig. 3b at ``n = 16``
+takes seconds to depth 5 (DQNN layers) and Fig. 3b at ``n = 8`` to its ``log2 n`` brick layers (6) about a minute,
+but ``n = 16`` at 8 layers would form a ``24**7``-entry intermediate; :data:`MAX_INTERMEDIATE` refuses such
+networks before contracting (MemoryError). Times in ``benchmarks/results_moments.md``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -336,8 +340,9 @@ def _compile(net: Network, index: AngleIndex, tabs: dict[int, _Tables]) -> dict[
     at = (index.layer, index.perceptron, index.angle)
     plans = {}
     for t, tab in tabs.items():
-        krot = tab.rotation(rot.generator, float(rot.rate))
-        plans[t] = compile_line(net, elements, at, lambda k, tab=tab, krot=krot: tab.derivative(krot, k))
+        plans[t] = compile_line(
+            net, elements, at, partial(tab.derivative, tab.rotation(rot.generator, float(rot.rate)))
+        )
     return plans
 
 
