@@ -2,10 +2,13 @@
 
 - the dense four-copy network of :mod:`dqnn.moments.fourth` (256-dimensional qubit legs, every gate applied) on
   Fig. 3b at n = 4 (depths 1-3) and n = 6, both costs, and on a user network of the same shape that is no preset
-  (other wiring, an X rotation, a HaarUnitary perceptron, random product inputs and targets, the angle in layer 1);
+  (other wiring, an X rotation, an H inside the sandwich, a one-qubit Haar block, random product inputs and
+  targets, the angle in layer 1);
 - its own second moment (t = 2 copies of the same construction) against :func:`exact_gradient_moments` (the
   two-copy engines: MPS sweep / commutant network) at n = 16;
 - refusals naming the perceptron, and the size guard at Fig. 3b n = 16 with log2(n) brick layers.
+
+The comparison with sampling at n = 16 is in ``benchmarks/results_moments.md`` (a JIT compile of 10 s).
 """
 
 from __future__ import annotations
@@ -158,3 +161,4 @@ def test_refusals_name_the_perceptron() -> None:
         line4.line_moment(GradientProblem("fig3b", 2, 1), copies=3)
     with pytest.raises(ValueError, match="inputs must be"):
         line4.line_fourth_moment(GradientProblem("fig3b", 4, 1).network(), AngleIndex(0, 0, 0), zeros4[:3], zeros4)
+
