@@ -161,4 +161,3 @@ def test_refusals_name_the_perceptron() -> None:
         line4.line_moment(GradientProblem("fig3b", 2, 1), copies=3)
     with pytest.raises(ValueError, match="inputs must be"):
         line4.line_fourth_moment(GradientProblem("fig3b", 4, 1).network(), AngleIndex(0, 0, 0), zeros4[:3], zeros4)
-
