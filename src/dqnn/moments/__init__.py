@@ -4,7 +4,8 @@
 global 2-designs, in the orthogonal commutant basis), :mod:`~dqnn.moments.pmm` (Theorem 2: PMM along GUE
 directions), :mod:`~dqnn.moments.validation` (error estimates and the verdict), :mod:`~dqnn.moments.scaled`
 (numbers below the double range), :mod:`~dqnn.moments.mps` (the line engine: a boundary MPS for wide networks of
-local 2-designs such as Fig. 3b), :mod:`~dqnn.moments.fourth` (exact fourth moments, kurtosis, samples needed).
+local 2-designs such as Fig. 3b), :mod:`~dqnn.moments.fourth` (exact fourth moments, kurtosis, samples needed),
+:mod:`~dqnn.moments.line4` (exact fourth moments of line networks of Haar blocks).
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ from dqnn.moments.fourth import (
 )
 from dqnn.moments.fourth import (
     exact_fourth_moment as exact_fourth_moment,
+)
+from dqnn.moments.line4 import (
+    line_fourth_moment as line_fourth_moment,
 )
 from dqnn.moments.pmm import (
     exact_pmm_moments as exact_pmm_moments,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -189,12 +189,17 @@ def _check_elements(elements: dict[tuple[int, int], Any]) -> None:
             )
 
 
+#: ``engine="auto"`` of :func:`exact_fourth_moment` takes the line engine for networks wider than this (qubits).
+DENSE_MAX_WIDTH = 6
+
+
 def exact_fourth_moment(
     net: Network | GradientProblem,
     index: AngleIndex | None = None,
     inputs: ArrayLike | None = None,
     targets: ArrayLike | None = None,
     cost_kind: CostKind = "global",
+    engine: Literal["auto", "dense", "line"] = "auto",
 ) -> FourthMoment:
     """Exact ``E[(d C / d theta_index)^4]`` and the kurtosis, for one training pair of product states.
 
@@ -203,8 +208,26 @@ def exact_fourth_moment(
     network, angle and ``|0...0>`` data). Random elements: Haar blocks (4-designs) and rotations with uniform
     angles; fixed gates on one qubit (SWAPs anywhere). ``m2`` comes from
     :func:`dqnn.moments.exact.exact_gradient_moments`; the mean must be 0 (ValueError otherwise).
+
+    ``engine``: ``"dense"`` (this module's four-copy network), ``"line"``
+    (:func:`dqnn.moments.line4.line_fourth_moment`: line networks of Haar blocks such as Fig. 3b; ValueError naming
+    the perceptron otherwise) or ``"auto"``: the line engine for networks wider than :data:`DENSE_MAX_WIDTH` qubits
+    where it applies, the dense one otherwise.
     """
     import time
+
+    if engine not in ("auto", "dense", "line"):
+        raise ValueError(f"exact_fourth_moment: engine {engine!r} is not 'auto', 'dense' or 'line'")
+    wide = max((net.network() if isinstance(net, GradientProblem) else net).widths) > DENSE_MAX_WIDTH
+    if engine == "line" or (engine == "auto" and wide):
+        from dqnn.moments.line4 import line_fourth_moment  # the line engine builds on this module
+        from dqnn.moments.mps import NotLine
+
+        try:
+            return line_fourth_moment(net, index, inputs, targets, cost_kind)
+        except NotLine:
+            if engine == "line":
+                raise
 
     t0 = time.perf_counter()
     if isinstance(net, GradientProblem):
