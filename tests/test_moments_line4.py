@@ -155,6 +155,9 @@ def test_refusals_name_the_perceptron() -> None:
     )
     with pytest.raises(NotLine, match="perceptron L0P1: family _TwoDesign"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
+    # the dense engine refuses it too (a 2-design's fourth moment is not Haar's: no silent wrong value)
+    with pytest.raises(ValueError, match="perceptron L0P1: family _TwoDesign"):
+        exact_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4, engine="dense")
     with pytest.raises(ValueError, match="engine"):
         exact_fourth_moment(GradientProblem("fig3b", 2, 1), engine="mps")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="copies"):

@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike
 
 from dqnn.costs import CostKind
 from dqnn.model.angles import AngleIndex
+from dqnn.model.families import Circuit, HaarUnitary
 from dqnn.model.network import Network
 from dqnn.moments import exact as _ex
 from dqnn.presets.problems import GradientProblem
@@ -174,6 +175,23 @@ def variance_relative_error(kurtosis: float, samples: int) -> float:
     return math.sqrt(max(kurtosis - 1.0, 0.0) / samples)
 
 
+def non_haar_twirl(net: Network, elements: dict[tuple[int, int], Any]) -> str | None:
+    """Why the fourth moment cannot be formed (the first perceptron whose twirl is not known to be Haar), or None.
+
+    A :class:`~dqnn.model.protocol.MomentTwirl` only promises a 2-design; ``t = 4`` needs a 4-design. Known Haar:
+    :class:`~dqnn.model.families.HaarUnitary` and the ``RandomUnitary`` blocks of a
+    :class:`~dqnn.model.families.Circuit`.
+    """
+    for (l, j), els in elements.items():
+        fam = net.layers[l][j].unitary
+        if any(isinstance(e, _ex.MomentTwirl) for e in els) and not isinstance(fam, (HaarUnitary, Circuit)):
+            return (
+                f"perceptron L{l}P{j}: family {type(fam).__name__} declares a 2-design twirl; the fourth moment needs "
+                "Haar blocks (4-designs: HaarUnitary, a Circuit's RandomUnitary)"
+            )
+    return None
+
+
 def _check_elements(elements: dict[tuple[int, int], Any]) -> None:
     """Fixed gates and rotations on one qubit only (SWAPs anywhere): the four-copy operator of a 2-qubit gate
     would have ``256**4`` entries. Every twirl in dqnn is Haar (``HaarUnitary``, ``RandomUnitary``), a 4-design."""
@@ -254,6 +272,9 @@ def exact_fourth_moment(
         for j, p in enumerate(layer)
     }
     _check_elements(elements)
+    why = non_haar_twirl(net, elements)
+    if why is not None:
+        raise ValueError(f"exact_fourth_moment: {why}")
     tg: Any = _ex.ProductStates(ft[None]) if cost_kind == "global" else ft[None]
     m = _ex.exact_gradient_moments(net, index, _ex.ProductStates(fx[None]), tg, cost_kind)
     if abs(m.mean) > 1e-12 * math.sqrt(max(m.second_moment, 1e-300)):

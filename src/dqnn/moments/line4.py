@@ -53,12 +53,11 @@ from numpy.typing import ArrayLike
 
 from dqnn.costs import CostKind
 from dqnn.model.angles import AngleIndex
-from dqnn.model.families import Circuit, HaarUnitary
 from dqnn.model.network import Network
-from dqnn.model.protocol import MomentElement, MomentRotation, MomentTwirl
+from dqnn.model.protocol import MomentElement, MomentRotation
 from dqnn.moments import exact as _ex
 from dqnn.moments.commutant import permutation_vectors
-from dqnn.moments.fourth import FourthMoment, permutation_vectors4
+from dqnn.moments.fourth import FourthMoment, non_haar_twirl, permutation_vectors4
 from dqnn.moments.mps import LinePlan, NotLine, compile_line, local_cone
 from dqnn.moments.scaled import Scaled
 from dqnn.presets.problems import GradientProblem
@@ -255,18 +254,6 @@ def _build(
     return b
 
 
-def _check_haar(net: Network, elements: dict[tuple[int, int], tuple[MomentElement, ...]]) -> None:
-    """Every twirl must be Haar (a 4-design): only :class:`HaarUnitary` and :class:`Circuit` ``RandomUnitary``
-    blocks are known to be; a twirl of another family is only declared a 2-design."""
-    for (l, j), els in elements.items():
-        fam = net.layers[l][j].unitary
-        if any(isinstance(e, MomentTwirl) for e in els) and not isinstance(fam, (HaarUnitary, Circuit)):
-            raise NotLine(
-                f"perceptron L{l}P{j}: family {type(fam).__name__} declares a 2-design twirl; the fourth moment needs "
-                "Haar blocks (4-designs: HaarUnitary, a Circuit's RandomUnitary)"
-            )
-
-
 def _diff_rotation(els: tuple[MomentElement, ...], angle: int, where: str) -> MomentRotation:
     for e in els:
         if isinstance(e, MomentRotation) and e.angle == angle:
@@ -334,7 +321,9 @@ def _compile(net: Network, index: AngleIndex, tabs: dict[int, _Tables]) -> dict[
         for l, layer in enumerate(net.layers)
         for j, p in enumerate(layer)
     }
-    _check_haar(net, elements)
+    why = non_haar_twirl(net, elements)
+    if why is not None:
+        raise NotLine(why)
     where = f"perceptron L{index.layer}P{index.perceptron}"
     rot = _diff_rotation(elements[(index.layer, index.perceptron)], index.angle, where)
     at = (index.layer, index.perceptron, index.angle)
