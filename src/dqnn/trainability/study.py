@@ -291,7 +291,8 @@ def study(
 
     ``kurtosis``: also the exact fourth moment of each exact point (:func:`dqnn.trainability.points.fourth_moment`:
     ``kurtosis_exact``, ``samples_needed_10pct``, ``variance_relative_error_at_samples``), where the ensemble and
-    the size allow it (a dense four-copy contraction, or :mod:`dqnn.moments.line4` for line networks wider than 6 qubits); why not in ``kurtosis_skipped``.
+    the size allow it (a dense four-copy contraction, or :mod:`dqnn.moments.line4` for line networks wider than 6
+    qubits); why not in ``kurtosis_skipped``.
 
     Returns the :class:`StudyResult` also written to ``out/variance.json`` (points: one dict per parameter, n and
     method; ``exact_skipped``: why the exact engine did not apply where it did not).
