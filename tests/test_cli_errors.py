@@ -135,3 +135,21 @@ def test_killed_and_interrupted_runs_resume_to_the_uninterrupted_numbers(tmp_pat
     got, want = (json.loads(r.stdout.strip().splitlines()[-1])["points"] for r in (res, ref))
     keep = ("n", "param", "samples", "mean", "variance", "stderr", "kurtosis", "trusted")
     assert [{k: p[k] for k in keep} for p in got] == [{k: p[k] for k in keep} for p in want]
+
+
+def test_ctrl_c_while_the_commands_import_exits_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command modules load inside main's handling: a KeyboardInterrupt there is an interruption (130)."""
+    import dqnn.cli as cli
+
+    def interrupted_import() -> None:
+        raise KeyboardInterrupt
+
+    def exit_now(code: int) -> None:
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "load_app", interrupted_import)
+    monkeypatch.setattr(cli.os, "_exit", exit_now)
+    monkeypatch.setattr(cli.sys, "argv", ["dqnn", "variance", "--help"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 130

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
-from dqnn.cli import (
-    estimate_cmd,  # noqa: F401
-    export_cmd,  # noqa: F401
-    simulate_cmd,  # noqa: F401  (registers commands)
-    train_cmd,  # noqa: F401
-    variance_cmd,  # noqa: F401
-)
-from dqnn.cli._app import app
+if TYPE_CHECKING:
+    from typer import Typer
 
 #: Commands that resume from their output folder (Ctrl-C says so).
 RESUMABLE = ("variance", "train", "reproduce")
+
+
+def load_app() -> Typer:
+    """The ``dqnn`` Typer app with every command registered (imports the command modules, not the library)."""
+    from dqnn.cli import (
+        estimate_cmd,  # noqa: F401
+        export_cmd,  # noqa: F401
+        simulate_cmd,  # noqa: F401  (registers commands)
+        train_cmd,  # noqa: F401
+        variance_cmd,  # noqa: F401
+    )
+    from dqnn.cli._app import app
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """``dqnn.cli.app``, loaded on first use (so that :func:`main` imports it inside its Ctrl-C handling)."""
+    if name == "app":
+        return load_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
@@ -38,7 +54,7 @@ def main() -> None:
     warnings.showwarning = _one_line_warning
     sys.unraisablehook = lambda unraisable: None  # e.g. a failed Dask client's __del__ at exit: not the user's
     try:
-        rc = app(prog_name="dqnn", standalone_mode=False)
+        rc = load_app()(prog_name="dqnn", standalone_mode=False)  # Ctrl-C while importing: 130 too, no traceback
     except KeyboardInterrupt:
         _interrupted()
     except Exception as e:
@@ -86,4 +102,4 @@ def _unexpected(e: Exception) -> None:
     sys.exit(2)
 
 
-__all__ = ["app", "main"]
+__all__ = ["app", "load_app", "main"]
