@@ -17,6 +17,10 @@ Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gra
   agree within their standard error ``variance_se``). dqnn: the variance engine's sampler (preset
   ``global``); the peers: one statevector on all ``n (L + 1)`` qubits (``tc`` and ``pl-jax``: Haar by QR of a
   complex Ginibre matrix in JAX, ``jit(vmap(grad))``; ``qiskit``: the same in NumPy, parameter shift).
+  Their density-matrix variants (D only) go layer by layer: the ``2 n``-qubit density matrix of two adjacent
+  layers, the ``n`` perceptrons, a partial trace over the inputs (``tc-dm``: ``DMCircuit``; ``pl-mixed``:
+  ``default.mixed``; ``qiskit-dm``: ``DensityMatrix``), each with its statevector twin's draws, so a seed gives
+  the twin's gradient up to rounding.
 
 The JAX engines (dqnn, tc, pl-jax) take the NumPy angles as they are (``jit`` transfers them; a prior
 ``jnp.asarray`` per call cost ~0.1 ms, which is most of a 1000-sample call of dqnn on A).
@@ -25,7 +29,8 @@ Engines: ``dqnn`` (the Fig. 3a DQNN for A, with independent components / light c
 picks them; ``dqnn-full`` the plain simulator only; for B the same circuit as a
 DQNN of m = k = 2 perceptrons, two DQNN layers per ansatz layer), ``tc`` (TensorCircuit-NG, JAX backend,
 jit + vmap of grad), ``pl-jax`` (PennyLane default.qubit, JAX backprop, jit + vmap of grad), ``pl-lightning``
-(PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift).
+(PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift);
+on D only: ``tc-dm``, ``pl-mixed``, ``qiskit-dm``.
 """
 
 from __future__ import annotations
