@@ -324,6 +324,8 @@ def _pl_ops(qml, theta, workload: str, n: int, layers: int) -> None:  # type: ig
 def pl_jax_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
     """PennyLane default.qubit with JAX backprop: ``jax.jit(jax.vmap(jax.grad(cost)))``."""
     import jax
+
+    jax.config.update("jax_enable_x64", True)  # PennyLane leaves JAX in float32; complex128 like the others
     import jax.numpy as jnp
     import pennylane as qml
 
@@ -383,6 +385,8 @@ def pl_mixed_engine(workload: str, n: int, layers: int, cost: str, samples: int)
     ``1 - <0..0|rho_L|0..0>``; draws of :func:`d_draw_jax`, as in :func:`pl_d_engine`.
     """
     import jax
+
+    jax.config.update("jax_enable_x64", True)  # as in pl_jax_engine: complex128, and d_draw_jax's float64 draws
     import jax.numpy as jnp
     import pennylane as qml
 
