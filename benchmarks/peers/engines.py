@@ -17,6 +17,10 @@ Workloads (identical everywhere; angles uniform in [0, 2 pi); input |0...0>; gra
   agree within their standard error ``variance_se``). dqnn: the variance engine's sampler (preset
   ``global``); the peers: one statevector on all ``n (L + 1)`` qubits (``tc`` and ``pl-jax``: Haar by QR of a
   complex Ginibre matrix in JAX, ``jit(vmap(grad))``; ``qiskit``: the same in NumPy, parameter shift).
+  Their density-matrix variants (D only) go layer by layer: the ``2 n``-qubit density matrix of two adjacent
+  layers, the ``n`` perceptrons, a partial trace over the inputs (``tc-dm``: ``DMCircuit``; ``pl-mixed``:
+  ``default.mixed``; ``qiskit-dm``: ``DensityMatrix``), each with its statevector twin's draws, so a seed gives
+  the twin's gradient up to rounding.
 
 The JAX engines (dqnn, tc, pl-jax) take the NumPy angles as they are (``jit`` transfers them; a prior
 ``jnp.asarray`` per call cost ~0.1 ms, which is most of a 1000-sample call of dqnn on A).
@@ -25,7 +29,8 @@ Engines: ``dqnn`` (the Fig. 3a DQNN for A, with independent components / light c
 picks them; ``dqnn-full`` the plain simulator only; for B the same circuit as a
 DQNN of m = k = 2 perceptrons, two DQNN layers per ansatz layer), ``tc`` (TensorCircuit-NG, JAX backend,
 jit + vmap of grad), ``pl-jax`` (PennyLane default.qubit, JAX backprop, jit + vmap of grad), ``pl-lightning``
-(PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift).
+(PennyLane lightning.qubit, adjoint, one sample at a time), ``qiskit`` (Statevector, parameter shift);
+on D only: ``tc-dm``, ``pl-mixed``, ``qiskit-dm``.
 """
 
 from __future__ import annotations
@@ -81,6 +86,17 @@ def d_draw_jax(seed, n: int, layers: int):  # type: ignore[no-untyped-def]
     k1, k2 = jax.random.split(jax.random.key(seed))
     theta = jax.random.uniform(k1, (), minval=0.0, maxval=2 * np.pi, dtype=np.float64)
     return theta, d_haar_jax(k2, n * layers + 1, 2 ** (n + 1))
+
+
+def _need_d(workload: str, engine: str) -> None:
+    """The density-matrix peers run workload D only."""
+    if workload != "D":
+        raise ValueError(f"engine {engine!r} runs workload D only, not workload={workload!r}")
+
+
+def _dm_chunk(n: int) -> int:
+    """Samples per call of a density-matrix peer: ``tc_d_engine``'s rule on the ``2**(4n)`` entries of a pair."""
+    return 64 if 4 * n <= 16 else 8
 
 
 def dqnn_d_engine(n: int, layers: int, samples: int):  # type: ignore[no-untyped-def]
@@ -251,6 +267,45 @@ def tc_d_engine(tc, K, n: int, layers: int, samples: int):  # type: ignore[no-un
     return (lambda th: np.asarray(g(th[:, 0]))), c
 
 
+def tc_dm_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """TensorCircuit-NG density matrices on D (JAX): ``K.jit(K.vmap(K.grad(cost)))``, layer by layer.
+
+    Written as a user writes a DQNN with ``DMCircuit``: per layer pair ``l -> l + 1``, a ``DMCircuit`` on ``2 n``
+    qubits (qubits ``0..n-1`` layer ``l``, loaded as ``rho_l (x) |0..0><0..0|``; qubits ``n..2n-1`` layer
+    ``l + 1``), the ``n`` perceptrons as ``any`` gates (perceptron 0 of layer 0 ``A R_y(theta) B``), then
+    ``tc.quantum.reduced_density_matrix`` traces out layer ``l``. Global cost ``1 - <0..0|rho_L|0..0>``. The draws
+    are :func:`d_draw_jax`'s, as in :func:`tc_d_engine` (same seed: the same gradient up to rounding).
+    """
+    import tensorcircuit as tc
+
+    _need_d(workload, "tc-dm")
+    K = tc.set_backend("jax")
+    tc.set_dtype("complex128")
+    import jax.numpy as jnp
+
+    zero = jnp.zeros((2**n, 2**n), dtype=jnp.complex128).at[0, 0].set(1.0)
+    ins = list(range(n))
+
+    def cost_fn(theta, us):  # type: ignore[no-untyped-def]
+        rho = zero
+        for l in range(layers):
+            c = tc.DMCircuit(2 * n, dminputs=jnp.kron(rho, zero))
+            for j in range(n):
+                if l == j == 0:  # A R_y(theta) B, B first
+                    c.any(*ins, n, unitary=us[-1])
+                    c.ry(0, theta=theta)
+                c.any(*ins, n + j, unitary=us[l * n + j])
+            rho = tc.quantum.reduced_density_matrix(c.densitymatrix(), cut=ins, normalize=False)
+        return 1.0 - jnp.real(rho[0, 0])
+
+    def sample(seed):  # type: ignore[no-untyped-def]
+        theta, us = d_draw_jax(seed, n, layers)
+        return K.grad(cost_fn)(theta, us)
+
+    g = K.jit(K.vmap(sample, vectorized_argnums=0))
+    return (lambda th: np.asarray(g(th[:, 0]))), min(samples, _dm_chunk(n))
+
+
 # -------------------------------------------------------------------------------------------- PennyLane
 def _pl_ops(qml, theta, workload: str, n: int, layers: int) -> None:  # type: ignore[no-untyped-def]
     if workload == "A":
@@ -269,6 +324,8 @@ def _pl_ops(qml, theta, workload: str, n: int, layers: int) -> None:  # type: ig
 def pl_jax_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
     """PennyLane default.qubit with JAX backprop: ``jax.jit(jax.vmap(jax.grad(cost)))``."""
     import jax
+
+    jax.config.update("jax_enable_x64", True)  # PennyLane leaves JAX in float32; complex128 like the others
     import jax.numpy as jnp
     import pennylane as qml
 
@@ -317,6 +374,51 @@ def pl_d_engine(qml, n: int, layers: int, samples: int):  # type: ignore[no-unty
     g = jax.jit(jax.vmap(sample))
     c = min(samples, 64 if total <= 14 else 8)
     return (lambda th: np.asarray(g(th[:, 0]))), c
+
+
+def pl_mixed_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """PennyLane ``default.mixed`` (JAX backprop) on D, layer by layer: ``jax.jit(jax.vmap(jax.grad(cost)))``.
+
+    One QNode on ``2 n`` wires per layer pair ``l -> l + 1``: ``qml.QubitDensityMatrix(rho_l, wires=0..n-1)`` (the
+    other wires stay ``|0..0>``), the ``n`` perceptrons as ``QubitUnitary`` (perceptron 0 of layer 0
+    ``A R_y(theta) B``), ``qml.density_matrix(wires=n..2n-1)`` the next layer's input. Global cost
+    ``1 - <0..0|rho_L|0..0>``; draws of :func:`d_draw_jax`, as in :func:`pl_d_engine`.
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # as in pl_jax_engine: complex128, and d_draw_jax's float64 draws
+    import jax.numpy as jnp
+    import pennylane as qml
+
+    _need_d(workload, "pl-mixed")
+    dev = qml.device("default.mixed", wires=2 * n)
+    ins = list(range(n))
+
+    @qml.qnode(dev, interface="jax", diff_method="backprop")
+    def layer(rho, us, theta, first: bool):  # type: ignore[no-untyped-def]
+        qml.QubitDensityMatrix(rho, wires=ins)
+        for j in range(n):
+            if first and j == 0:
+                qml.QubitUnitary(us[-1], wires=[*ins, n])
+                qml.RY(theta, wires=0)
+            qml.QubitUnitary(us[j], wires=[*ins, n + j])
+        return qml.density_matrix(wires=range(n, 2 * n))
+
+    zero = jnp.zeros((2**n, 2**n), dtype=jnp.complex128).at[0, 0].set(1.0)
+
+    def cost_fn(theta, us):  # type: ignore[no-untyped-def]
+        rho = zero
+        for l in range(layers):
+            row = us[l * n : (l + 1) * n] if l else jnp.concatenate([us[:n], us[-1:]])
+            rho = layer(rho, row, theta, l == 0)
+        return 1.0 - jnp.real(rho[0, 0])
+
+    def sample(seed):  # type: ignore[no-untyped-def]
+        theta, us = d_draw_jax(seed, n, layers)
+        return jax.grad(cost_fn)(theta, us)
+
+    g = jax.jit(jax.vmap(sample))
+    return (lambda th: np.asarray(g(th[:, 0]))), min(samples, _dm_chunk(n))
 
 
 def pl_lightning_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
@@ -388,19 +490,20 @@ def qiskit_engine(workload: str, n: int, layers: int, cost: str, samples: int): 
     return run, 1
 
 
+def _haar_np(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """One Haar unitary (dim, dim) in NumPy: QR of a complex Ginibre matrix, phases fixed (Mezzadri)."""
+    z = (rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim))) / np.sqrt(2.0)
+    q, r = np.linalg.qr(z)
+    dg = np.diagonal(r)
+    return q * (dg / np.abs(dg))[None, :]
+
+
 def qiskit_d_engine(n: int, layers: int):  # type: ignore[no-untyped-def]
     """Qiskit on D: ``Statevector`` of one register of ``n (L + 1)`` qubits, NumPy Haar draws, parameter shift."""
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Statevector
 
     total, per = n * (layers + 1), d_perceptrons(n, layers)
-    dim = 2 ** (n + 1)
-
-    def haar(rng: np.random.Generator) -> np.ndarray:
-        z = (rng.normal(size=(dim, dim)) + 1j * rng.normal(size=(dim, dim))) / np.sqrt(2.0)
-        q, r = np.linalg.qr(z)
-        dg = np.diagonal(r)
-        return q * (dg / np.abs(dg))[None, :]
 
     def f(theta: float, us: list[np.ndarray]) -> float:
         qc = QuantumCircuit(total)
@@ -417,7 +520,46 @@ def qiskit_d_engine(n: int, layers: int):  # type: ignore[no-untyped-def]
         for s in seeds[:, 0]:
             rng = np.random.default_rng(int(s))
             theta = rng.uniform(0, 2 * np.pi)
-            us = [haar(rng) for _ in range(len(per) + 1)]
+            us = [_haar_np(rng, 2 ** (n + 1)) for _ in range(len(per) + 1)]
+            out.append(0.5 * (f(theta + np.pi / 2, us) - f(theta - np.pi / 2, us)))
+        return np.array(out)
+
+    return run, 1
+
+
+def qiskit_dm_engine(workload: str, n: int, layers: int, cost: str, samples: int):  # type: ignore[no-untyped-def]
+    """Qiskit ``DensityMatrix`` on D, layer by layer with ``partial_trace``; NumPy Haar draws, parameter shift.
+
+    Per layer pair ``l -> l + 1`` a ``QuantumCircuit`` on ``2 n`` qubits (``0..n-1`` layer ``l``, ``n..2n-1``
+    layer ``l + 1``) evolves ``rho_l.expand(|0..0>)`` (``rho_l`` on the low qubits); ``partial_trace`` over
+    ``0..n-1`` gives ``rho_{l+1}``. The draws and qubit wiring are :func:`qiskit_d_engine`'s (same seed: the same
+    gradient up to rounding).
+    """
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import DensityMatrix, partial_trace
+
+    _need_d(workload, "qiskit-dm")
+    ins = list(range(n))
+    zero = DensityMatrix.from_label("0" * n)
+
+    def f(theta: float, us: list[np.ndarray]) -> float:
+        rho = zero
+        for l in range(layers):
+            qc = QuantumCircuit(2 * n)
+            for j in range(n):
+                if l == j == 0:
+                    qc.unitary(us[-1], [*ins, n])
+                    qc.ry(theta, 0)
+                qc.unitary(us[l * n + j], [*ins, n + j])
+            rho = partial_trace(rho.expand(zero).evolve(qc), ins)
+        return 1.0 - float(np.real(rho.data[0, 0]))
+
+    def run(seeds: np.ndarray) -> np.ndarray:
+        out = []
+        for s in seeds[:, 0]:
+            rng = np.random.default_rng(int(s))
+            theta = rng.uniform(0, 2 * np.pi)
+            us = [_haar_np(rng, 2 ** (n + 1)) for _ in range(n * layers + 1)]
             out.append(0.5 * (f(theta + np.pi / 2, us) - f(theta - np.pi / 2, us)))
         return np.array(out)
 
@@ -431,6 +573,9 @@ ENGINES = {
     "pl-jax": pl_jax_engine,
     "pl-lightning": pl_lightning_engine,
     "qiskit": qiskit_engine,
+    "tc-dm": tc_dm_engine,
+    "pl-mixed": pl_mixed_engine,
+    "qiskit-dm": qiskit_dm_engine,
 }
 #: Modules each engine imports, loaded before the clock of ``compile_s`` starts (reported as ``import_s``).
 IMPORTS = {
@@ -440,6 +585,9 @@ IMPORTS = {
     "pl-jax": ["jax", "pennylane"],
     "pl-lightning": ["pennylane"],
     "qiskit": ["qiskit", "qiskit.quantum_info"],
+    "tc-dm": ["jax", "tensorcircuit"],
+    "pl-mixed": ["jax", "pennylane"],
+    "qiskit-dm": ["qiskit", "qiskit.quantum_info"],
 }
 
 

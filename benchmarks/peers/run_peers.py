@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ENGINES = ["dqnn", "dqnn-full", "tc", "pl-jax", "pl-lightning", "qiskit"]
-DEFAULT_ENGINES = ["dqnn", "dqnn-full", "tc", "pl-jax", "pl-lightning", "qiskit"]
+ENGINES = ["dqnn", "dqnn-full", "tc", "tc-dm", "pl-jax", "pl-mixed", "pl-lightning", "qiskit", "qiskit-dm"]
+DEFAULT_ENGINES = ENGINES
 # (workload, n, layers, cost, samples, hard limit s)
 CASES = [
     *[("A", n, 1, cost, 1000, 60) for n in (8, 12, 16) for cost in ("global", "local")],
@@ -37,6 +37,8 @@ CASES = [
 ]
 #: Engines that have no version of workload D (the plain simulator is what dqnn runs there).
 NO_D = ("dqnn-full", "pl-lightning")
+#: Engines that run workload D only (the density-matrix variants of the peers, layer by layer).
+D_ONLY = ("tc-dm", "pl-mixed", "qiskit-dm")
 
 
 def run_case(engine: str, case: tuple, budget: float) -> dict:  # type: ignore[type-arg]
@@ -154,7 +156,7 @@ def main() -> None:
             continue
         results = []
         for engine in args.engines:
-            if case[0] == "D" and engine in NO_D:
+            if (case[0] == "D" and engine in NO_D) or (case[0] != "D" and engine in D_ONLY):
                 continue
             if time.perf_counter() - t_start > args.deadline:
                 results.append({"engine": engine, "error": "skipped (deadline)"})
