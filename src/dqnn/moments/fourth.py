@@ -175,6 +175,48 @@ def variance_relative_error(kurtosis: float, samples: int) -> float:
     return math.sqrt(max(kurtosis - 1.0, 0.0) / samples)
 
 
+def resolve_arguments(
+    net: Network | GradientProblem,
+    index: AngleIndex | None,
+    inputs: ArrayLike | None,
+    targets: ArrayLike | None,
+    cost_kind: CostKind,
+    where: str,
+) -> tuple[Network, AngleIndex, np.ndarray, np.ndarray, CostKind]:
+    """``(net, index, inputs (n_in, 2), targets (n_out, 2), cost_kind)`` from a GradientProblem (its network, angle
+    and ``|0...0>`` data) or from a Network with the rest given; ValueError/TypeError prefixed with ``where``."""
+    if isinstance(net, GradientProblem):
+        problem = net
+        net = problem.network()
+        index = problem.angle_index(net)
+        cost_kind = problem.cost
+        inputs = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (problem.n, 1))
+        targets = inputs
+    if not isinstance(net, Network):
+        raise TypeError(f"{where}: net must be a Network or a GradientProblem, got {type(net).__name__}")
+    if index is None or inputs is None or targets is None:
+        raise ValueError(f"{where}: give a GradientProblem, or a Network with index, inputs and targets")
+    fx = np.asarray(inputs, dtype=np.complex128)
+    ft = np.asarray(targets, dtype=np.complex128)
+    if fx.shape != (net.num_inputs, 2):
+        raise ValueError(f"{where}: inputs must be ({net.num_inputs}, 2) qubit factors, got {fx.shape}")
+    if ft.shape != (net.num_outputs, 2):
+        raise ValueError(f"{where}: targets must be ({net.num_outputs}, 2) qubit factors, got {ft.shape}")
+    if cost_kind not in ("global", "local"):
+        raise ValueError(f"{where}: cost_kind {cost_kind!r} is not 'global' or 'local'")
+    _ex._check_angle(net, index)
+    return net, index, fx, ft, cost_kind
+
+
+def moment_elements(net: Network) -> dict[tuple[int, int], Any]:
+    """Every perceptron's moment elements, keyed by ``(layer, perceptron)`` (errors name the perceptron)."""
+    return {
+        (l, j): _ex._moment_elements(p.unitary, f"perceptron L{l}P{j}")
+        for l, layer in enumerate(net.layers)
+        for j, p in enumerate(layer)
+    }
+
+
 def non_haar_twirl(net: Network, elements: dict[tuple[int, int], Any]) -> str | None:
     """Why the fourth moment cannot be formed (the first perceptron whose twirl is not known to be Haar), or None.
 
@@ -248,29 +290,8 @@ def exact_fourth_moment(
                 raise
 
     t0 = time.perf_counter()
-    if isinstance(net, GradientProblem):
-        problem = net
-        net = problem.network()
-        index = problem.angle_index(net)
-        cost_kind = problem.cost
-        inputs = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (problem.n, 1))
-        targets = inputs
-    if index is None or inputs is None or targets is None:
-        raise ValueError("exact_fourth_moment: give a GradientProblem, or a Network with index, inputs and targets")
-    fx = np.asarray(inputs, dtype=np.complex128)
-    ft = np.asarray(targets, dtype=np.complex128)
-    if fx.shape != (net.num_inputs, 2):
-        raise ValueError(f"exact_fourth_moment: inputs must be ({net.num_inputs}, 2) qubit factors, got {fx.shape}")
-    if ft.shape != (net.num_outputs, 2):
-        raise ValueError(f"exact_fourth_moment: targets must be ({net.num_outputs}, 2) qubit factors, got {ft.shape}")
-    if cost_kind not in ("global", "local"):
-        raise ValueError(f"exact_fourth_moment: cost_kind {cost_kind!r} is not 'global' or 'local'")
-    _ex._check_angle(net, index)
-    elements = {
-        (l, j): _ex._moment_elements(p.unitary, f"perceptron L{l}P{j}")
-        for l, layer in enumerate(net.layers)
-        for j, p in enumerate(layer)
-    }
+    net, index, fx, ft, cost_kind = resolve_arguments(net, index, inputs, targets, cost_kind, "exact_fourth_moment")
+    elements = moment_elements(net)
     _check_elements(elements)
     why = non_haar_twirl(net, elements)
     if why is not None:

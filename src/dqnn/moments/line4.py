@@ -57,7 +57,13 @@ from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentRotation
 from dqnn.moments import exact as _ex
 from dqnn.moments.commutant import permutation_vectors
-from dqnn.moments.fourth import FourthMoment, non_haar_twirl, permutation_vectors4
+from dqnn.moments.fourth import (
+    FourthMoment,
+    moment_elements,
+    non_haar_twirl,
+    permutation_vectors4,
+    resolve_arguments,
+)
 from dqnn.moments.mps import LinePlan, NotLine, compile_line, local_cone
 from dqnn.moments.scaled import Scaled
 from dqnn.presets.problems import GradientProblem
@@ -283,44 +289,9 @@ class LineMoment:
         return self.value.relative_to(self.extended)
 
 
-def _resolve(
-    net: Network | GradientProblem,
-    index: AngleIndex | None,
-    inputs: ArrayLike | None,
-    targets: ArrayLike | None,
-    cost_kind: CostKind,
-    where: str,
-) -> tuple[Network, AngleIndex, np.ndarray, np.ndarray, str]:
-    if isinstance(net, GradientProblem):
-        problem = net
-        net = problem.network()
-        index = problem.angle_index(net)
-        cost_kind = problem.cost
-        inputs = np.tile(np.array([1.0, 0.0], dtype=np.complex128), (problem.n, 1))
-        targets = inputs
-    if not isinstance(net, Network):
-        raise TypeError(f"{where}: net must be a Network or a GradientProblem, got {type(net).__name__}")
-    if index is None or inputs is None or targets is None:
-        raise ValueError(f"{where}: give a GradientProblem, or a Network with index, inputs and targets")
-    fx = np.asarray(inputs, dtype=np.complex128)
-    ft = np.asarray(targets, dtype=np.complex128)
-    if fx.shape != (net.num_inputs, 2):
-        raise ValueError(f"{where}: inputs must be ({net.num_inputs}, 2) qubit factors, got {fx.shape}")
-    if ft.shape != (net.num_outputs, 2):
-        raise ValueError(f"{where}: targets must be ({net.num_outputs}, 2) qubit factors, got {ft.shape}")
-    if cost_kind not in ("global", "local"):
-        raise ValueError(f"{where}: cost_kind {cost_kind!r} is not 'global' or 'local'")
-    _ex._check_angle(net, index)
-    return net, index, fx, ft, cost_kind
-
-
 def _compile(net: Network, index: AngleIndex, tabs: dict[int, _Tables]) -> dict[int, LinePlan]:
     """One plan per number of copies (their derivative matrices differ); :class:`NotLine` naming the perceptron."""
-    elements = {
-        (l, j): _ex._moment_elements(p.unitary, f"perceptron L{l}P{j}")
-        for l, layer in enumerate(net.layers)
-        for j, p in enumerate(layer)
-    }
+    elements = moment_elements(net)
     why = non_haar_twirl(net, elements)
     if why is not None:
         raise NotLine(why)
@@ -348,7 +319,7 @@ def line_moment(
     Arguments as :func:`line_fourth_moment`. :class:`~dqnn.moments.mps.NotLine` (a ValueError naming the
     perceptron) when the network is not in the engine's class (module docstring).
     """
-    net, index, fx, ft, cost = _resolve(net, index, inputs, targets, cost_kind, "line_moment")
+    net, index, fx, ft, cost = resolve_arguments(net, index, inputs, targets, cost_kind, "line_moment")
     tab = _Tables.of(copies)
     plan = _compile(net, index, {copies: tab})[copies]
     return _moment(plan, tab, fx, ft, cost)
@@ -408,7 +379,7 @@ def line_fourth_moment(
     the larger disagreement of the double and extended precision contractions of ``m2`` and ``m4``.
     """
     t0 = time.perf_counter()
-    net, index, fx, ft, cost = _resolve(net, index, inputs, targets, cost_kind, "line_fourth_moment")
+    net, index, fx, ft, cost = resolve_arguments(net, index, inputs, targets, cost_kind, "line_fourth_moment")
     tabs = {t: _Tables.of(t) for t in COPIES}
     plans = _compile(net, index, tabs)
     res = {t: _moment(plans[t], tabs[t], fx, ft, cost) for t in COPIES}
