@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dqnn._integrity import FolderLock
 from dqnn.cli import app
+from lockholder import hold_lock
 
 runner = CliRunner()
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -70,11 +70,15 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_folder_in_use_by_another_run_is_refused(tmp_path: Path) -> None:
-    with FolderLock(tmp_path):
+    holder = hold_lock(tmp_path)
+    try:
         res = runner.invoke(app, ["variance", "--n", "2", "--samples", "4", "--out", str(tmp_path)])
-        _one_line_error(res, "in use by another run", f"pid {os.getpid()}")
+        _one_line_error(res, "in use by another run", f"pid {holder.pid}")
         res = runner.invoke(app, ["train", "--widths", "1,1", "--steps", "1", "--out", str(tmp_path)])
         assert res.exit_code == 2 and "in use by another run" in _text(res)
+    finally:
+        holder.kill()
+        holder.wait(10)
 
 
 def test_bad_scheduler_address_fails_fast(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +15,7 @@ import pytest
 from dqnn import _integrity
 from dqnn._integrity import FolderLock, FolderLockedError, atomic_write_text, content_sha256, sha256_file
 from dqnn.training import files, folders
-
-# A child that holds a folder's lock, importing only dqnn/_integrity.py (not the package: no JAX, fast).
-HOLDER = """
-import importlib.util, sys, time
-spec = importlib.util.spec_from_file_location("integ", sys.argv[1])
-m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-lock = m.FolderLock(sys.argv[2]).acquire()
-print("locked", flush=True)
-time.sleep(60)
-"""
+from lockholder import hold_lock, holder_command
 
 
 def test_checksums_match_hashlib(tmp_path: Path) -> None:
@@ -47,16 +37,8 @@ def test_atomic_write_leaves_no_temporary_and_keeps_the_old_file_on_failure(tmp_
     assert p.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["x.json"]
 
 
-def _holder(folder: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, _integrity.__file__, str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-    return proc
-
-
 def test_folder_lock_names_the_other_process_and_is_taken_over_when_it_dies(tmp_path: Path) -> None:
-    proc = _holder(tmp_path)
+    proc = hold_lock(tmp_path)
     try:
         with pytest.raises(FolderLockedError, match=rf"in use by another run \(pid {proc.pid} on "):
             FolderLock(tmp_path).acquire()
@@ -67,10 +49,28 @@ def test_folder_lock_names_the_other_process_and_is_taken_over_when_it_dies(tmp_
     assert FolderLock(tmp_path).holder()["pid"] == proc.pid  # type: ignore[index]
     with FolderLock(tmp_path) as lock:
         assert lock.holder()["pid"] == os.getpid()  # type: ignore[index]
-        with pytest.raises(FolderLockedError):  # a second lock in the same process is refused as well
-            FolderLock(tmp_path).acquire()
-    with FolderLock(tmp_path):  # released on exit
-        pass
+        with FolderLock(tmp_path):  # nested in the same process (a command running a study): a no-op
+            pass
+        # the inner exit released nothing: another process is still refused
+        child = subprocess.run(holder_command(tmp_path), capture_output=True, text=True)
+        assert child.returncode != 0 and f"pid {os.getpid()}" in child.stderr, child.stderr
+    proc = hold_lock(tmp_path)  # released on exit: a child takes it
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+
+
+def test_study_into_a_folder_in_use_is_refused_before_any_work(tmp_path: Path) -> None:
+    from dqnn.trainability import preset_problem
+    from dqnn.trainability.study import study
+
+    proc = hold_lock(tmp_path)
+    try:
+        with pytest.raises(FolderLockedError, match=rf"pid {proc.pid}"):
+            study(preset_problem("fig3a", "global", 1), [2], samples=4, exact=False, out=tmp_path)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert not (tmp_path / "points").exists() and not (tmp_path / "variance.json").exists()
 
 
 # ------------------------------------------------------------------------------------ checkpoints

@@ -89,7 +89,9 @@ def _alive(pid: int) -> bool:
 class FolderLock:
     """An advisory lock on a folder, for ``with``: ``FolderLock(folder)`` raises :class:`FolderLockedError` naming the
     process that holds it (pid, host, command, since when) when another live process does. The lock file
-    ``folder/.dqnn.lock`` holds the holder's JSON; it is released on exit (and by the kernel if the process dies)."""
+    ``folder/.dqnn.lock`` holds the holder's JSON; it is released on exit (and by the kernel if the process dies).
+    Re-entrant within a process: taking a lock this process already holds is a no-op (the outer holder releases).
+    """
 
     def __init__(self, folder: str | os.PathLike[str]):
         self.folder = Path(folder)
@@ -130,6 +132,8 @@ class FolderLock:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             fh.close()
+            if (self.holder() or {}).get("pid") == os.getpid():
+                return self  # this process holds it already (a command running a study): nested, a no-op
             raise self._refuse() from None
         fh.seek(0)
         fh.truncate()

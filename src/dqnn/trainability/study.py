@@ -15,6 +15,7 @@ zero at 95% confidence (:func:`dqnn.estimators.shots.shots_to_resolve`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from dqnn import _frames
-from dqnn._integrity import atomic_write_text
+from dqnn._integrity import FolderLock, atomic_write_text
 from dqnn.estimators.shots import shots_to_resolve
 from dqnn.presets.registry import PRESETS, preset
 from dqnn.trainability.fits import LineFit, ModelComparison, compare_models, compare_models_log10, log10_variance
@@ -308,84 +309,90 @@ def study(
     if exact not in ("auto", True, False):
         raise ValueError(f"exact must be 'auto', True or False, got {exact!r}")
     folder = Path(tempfile.mkdtemp(prefix="dqnn-study-")) if out is None else Path(out)
-    store = PointStore(folder)
-    points = [ProblemPoint(problem, n) for n in (ns if ns is not None else [None])]
-    for pt in points:
-        pt.parameters  # noqa: B018  (validates every network and parameter before any work)
-    sampled: list[dict[str, Any]] = []
-    if samples > 0:
-        sweep_cfg = SweepConfig(samples=samples, seed=seed, method=method, exact=False, memory_budget=memory_budget)
-        cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
-        if dask or scheduler:
-            from dqnn.trainability.distributed import run_sweep_distributed
-
-            sampled = run_sweep_distributed(points, sweep_cfg, store, scheduler=scheduler, on_point=cb)
-        else:
-            sampled = run_sweep(points, sweep_cfg, store, on_point=cb, progress=progress)
-    exact_pts: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    kurtosis_skipped: list[dict[str, Any]] = []
-    if exact:
+    # one run per folder: another process's run into it is refused, naming it (the CLI's own lock is re-entered)
+    with contextlib.nullcontext() if out is None else FolderLock(folder):
+        store = PointStore(folder)
+        points = [ProblemPoint(problem, n) for n in (ns if ns is not None else [None])]
         for pt in points:
-            for par in pt.parameters:
-                d, why = exact_or_reason(pt, store, par)
-                if d is None:
-                    if exact is True and par is not None:
-                        raise ValueError(f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}")
-                    skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
-                    continue
-                if kurtosis:
-                    fm = fourth_or_reason(pt, store, par)
-                    if isinstance(fm, str):
-                        kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
-                    else:
-                        d = {**d, **fm}
-                        if samples > 0:
-                            from dqnn.moments.fourth import variance_relative_error
+            pt.parameters  # noqa: B018  (validates every network and parameter before any work)
+        sampled: list[dict[str, Any]] = []
+        if samples > 0:
+            sweep_cfg = SweepConfig(samples=samples, seed=seed, method=method, exact=False, memory_budget=memory_budget)
+            cb = None if on_point is None else (lambda s, d, r: on_point(d, r))
+            if dask or scheduler:
+                from dqnn.trainability.distributed import run_sweep_distributed
 
-                            d["variance_relative_error_at_samples"] = variance_relative_error(
-                                fm["kurtosis_exact"], samples
+                sampled = run_sweep_distributed(points, sweep_cfg, store, scheduler=scheduler, on_point=cb)
+            else:
+                sampled = run_sweep(points, sweep_cfg, store, on_point=cb, progress=progress)
+        exact_pts: list[dict[str, Any]] = []
+        skipped: list[dict[str, Any]] = []
+        kurtosis_skipped: list[dict[str, Any]] = []
+        if exact:
+            for pt in points:
+                for par in pt.parameters:
+                    d, why = exact_or_reason(pt, store, par)
+                    if d is None:
+                        if exact is True and par is not None:
+                            raise ValueError(
+                                f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}"
                             )
-                exact_pts.append(d)
-                if on_point is not None:
-                    on_point(d, False)
-    all_points = [_with_shots(p) for p in sampled + exact_pts]
-    labels = list(dict.fromkeys(p.get("param", "-") for p in all_points))
-    primary = labels[0] if labels else None
-    first = [p for p in all_points if p.get("param", "-") == primary]
-    fits = {
-        "sampled": fit_points([p for p in first if p.get("method") != "exact" and p.get("trusted")]),
-        "exact": fit_points([p for p in first if p.get("method") == "exact" and p.get("trusted")]),
-    }
-    result = StudyResult(
-        {
-            "config": config if config is not None else problem_config(problem, ns, samples, seed, method, exact),
-            "version": __version__,
-            "points": all_points,
-            "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
-            "bound": None if problem.bound is None else asdict(problem.bound),
-            "exact_skipped": skipped,
-            **({"kurtosis_skipped": kurtosis_skipped} if kurtosis else {}),
+                        skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
+                        continue
+                    if kurtosis:
+                        fm = fourth_or_reason(pt, store, par)
+                        if isinstance(fm, str):
+                            kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
+                        else:
+                            d = {**d, **fm}
+                            if samples > 0:
+                                from dqnn.moments.fourth import variance_relative_error
+
+                                d["variance_relative_error_at_samples"] = variance_relative_error(
+                                    fm["kurtosis_exact"], samples
+                                )
+                    exact_pts.append(d)
+                    if on_point is not None:
+                        on_point(d, False)
+        all_points = [_with_shots(p) for p in sampled + exact_pts]
+        labels = list(dict.fromkeys(p.get("param", "-") for p in all_points))
+        primary = labels[0] if labels else None
+        first = [p for p in all_points if p.get("param", "-") == primary]
+        fits = {
+            "sampled": fit_points([p for p in first if p.get("method") != "exact" and p.get("trusted")]),
+            "exact": fit_points([p for p in first if p.get("method") == "exact" and p.get("trusted")]),
         }
-    )
-    if len(labels) > 1:
-        result["fits_by_param"] = {lab: _fits_of([p for p in all_points if p.get("param") == lab]) for lab in labels}
-    atomic_write_text(folder / "variance.json", json.dumps(result, indent=1))
-    write_csv(all_points, folder / "variance.csv")
-    best = fits["exact"] or fits["sampled"]
-    head = title or f"{problem.name}, {problem.cost} cost"
-    plot_variance(
-        first,
-        folder / "variance.png",
-        head if len(labels) <= 1 else f"{head}, parameter {primary}",
-        None if best is None else (best.exponential if best.better == "exponential" else best.polynomial),
-        _curve(problem.closed_form),
-    )
-    result["plot"] = str(folder / "variance.png")
-    if len(labels) > 1:
-        plot_variance_map(all_points, folder / "variance_map.png", f"{head}: Var of every parameter")
-        result["map"] = str(folder / "variance_map.png")
-    return result
+        result = StudyResult(
+            {
+                "config": config if config is not None else problem_config(problem, ns, samples, seed, method, exact),
+                "version": __version__,
+                "points": all_points,
+                "fits": {k: (None if v is None else v.to_dict()) for k, v in fits.items()},
+                "bound": None if problem.bound is None else asdict(problem.bound),
+                "exact_skipped": skipped,
+                **({"kurtosis_skipped": kurtosis_skipped} if kurtosis else {}),
+            }
+        )
+        if len(labels) > 1:
+            result["fits_by_param"] = {
+                lab: _fits_of([p for p in all_points if p.get("param") == lab]) for lab in labels
+            }
+        atomic_write_text(folder / "variance.json", json.dumps(result, indent=1))
+        write_csv(all_points, folder / "variance.csv")
+        best = fits["exact"] or fits["sampled"]
+        head = title or f"{problem.name}, {problem.cost} cost"
+        plot_variance(
+            first,
+            folder / "variance.png",
+            head if len(labels) <= 1 else f"{head}, parameter {primary}",
+            None if best is None else (best.exponential if best.better == "exponential" else best.polynomial),
+            _curve(problem.closed_form),
+        )
+        result["plot"] = str(folder / "variance.png")
+        if len(labels) > 1:
+            plot_variance_map(all_points, folder / "variance_map.png", f"{head}: Var of every parameter")
+            result["map"] = str(folder / "variance_map.png")
+        return result
 
 
 def _fits_of(points: list[dict[str, Any]]) -> dict[str, Any]:
