@@ -56,6 +56,7 @@ from dqnn.model.angles import AngleIndex
 from dqnn.model.network import Network
 from dqnn.model.protocol import MomentElement, MomentRotation
 from dqnn.moments import exact as _ex
+from dqnn.moments import fourth as _fo
 from dqnn.moments.commutant import permutation_vectors
 from dqnn.moments.fourth import (
     FourthMoment,
@@ -100,34 +101,19 @@ class _Tables:
 
     def traces(self, f: np.ndarray) -> np.ndarray:
         """``Tr[P_u^dagger (|f><f|)^(x)t]`` (t!,) of one qubit factor ``f`` (2,)."""
-        v = np.ones(1, dtype=np.complex128)
-        for _ in range(self.t):
-            v = np.kron(v, f)
-        k = v.reshape((2,) * self.t)
-        rho = np.multiply.outer(k, k.conj()).reshape(-1)  # (k_1..k_t, b_1..b_t)
-        return _real(self.pvec @ rho, "input traces")
+        site = _fo._site4(f) if self.t == 4 else _ex._site_state(f, f if self.t == 2 else None)
+        return _real(self.pvec @ site, "input traces")
 
     def effect(self, o: np.ndarray) -> np.ndarray:
         """``Tr[O^(x)t P_s]`` (t!,) of a one-qubit operator ``O`` (2, 2)."""
-        return _real(self.pvec @ _effect_vector([o] * self.t), "effect")
+        site = _fo._effect4(o) if self.t == 4 else _ex._effect_site(o, o if self.t == 2 else None)
+        return _real(self.pvec @ site, "effect")
 
-    def local_mpo(self, f: np.ndarray, n: int, term: bool = True) -> np.ndarray:
-        """Site tensor (2**t, 2**t, t!) of ``((1/n) sum_j |f_j><f_j|_j)^(x)t`` on the permutations: per copy a
-        bond-2 automaton (0: its term not yet placed, 1: placed), the copies' bonds combined copy 1 first.
-        ``term=False``: this site's term left out (identity only)."""
-        o = np.outer(f, f.conj()) / n
-        eye = np.eye(2, dtype=np.complex128)
-        t = self.t
-        out = np.zeros((2**t, 2**t, len(self.pvec)))
-        for left in range(2**t):
-            for right in range(2**t):
-                lb = [(left >> (t - 1 - c)) & 1 for c in range(t)]
-                rb = [(right >> (t - 1 - c)) & 1 for c in range(t)]
-                if any(r < l for l, r in zip(lb, rb, strict=True)) or (not term and lb != rb):
-                    continue
-                ops = [o if r > l else eye for l, r in zip(lb, rb, strict=True)]
-                out[left, right] = _real(self.pvec @ _effect_vector(ops), "local effect")
-        return out
+    def local_mpo(self, f: np.ndarray, n: int) -> np.ndarray:
+        """Site tensor (2**t, 2**t, t!) of ``((1/n) sum_j |f_j><f_j|_j)^(x)t`` on the permutations: the dense
+        engines' site (per copy a bond-2 automaton, copy 1 first) projected on the permutation vectors."""
+        site = _fo._local_mpo4(f, n) if self.t == 4 else _ex._local_mpo_site(f, f if self.t == 2 else None, n)
+        return _real(site @ self.pvec.T, "local effect")
 
     def rotation(self, generator: np.ndarray, rate: float) -> np.ndarray:
         """``K_rot[u, s] = Tr[P_u^dagger M'^(x)t(P_s)]`` (t!, t!) of the differentiated one-qubit rotation."""
@@ -147,16 +133,6 @@ def _real(a: np.ndarray, what: str) -> np.ndarray:
             raise ValueError(f"line moments: the {what} is not real")  # pragma: no cover (Hermitian data)
         a = a.real
     return np.asarray(a, dtype=np.float64)
-
-
-def _effect_vector(ops: list[np.ndarray]) -> np.ndarray:
-    """``E[k_1..k_t, b_1..b_t] = prod_c O_c[b_c, k_c]``, so ``sum E X = Tr[(O_1 (x) ... (x) O_t) X]``."""
-    t = len(ops)
-    full = np.ones(())
-    for o in ops:
-        full = np.multiply.outer(full, np.asarray(o).T)  # axes (k_c, b_c)
-    perm = [2 * c for c in range(t)] + [2 * c + 1 for c in range(t)]
-    return np.asarray(full.transpose(perm).reshape(-1))
 
 
 class _Net:
