@@ -278,19 +278,18 @@ def exact_fourth_moment(
 
     if engine not in ("auto", "dense", "line"):
         raise ValueError(f"exact_fourth_moment: engine {engine!r} is not 'auto', 'dense' or 'line'")
-    wide = max((net.network() if isinstance(net, GradientProblem) else net).widths) > DENSE_MAX_WIDTH
-    if engine == "line" or (engine == "auto" and wide):
+    t0 = time.perf_counter()
+    net, index, fx, ft, cost_kind = resolve_arguments(net, index, inputs, targets, cost_kind, "exact_fourth_moment")
+    if engine == "line" or (engine == "auto" and max(net.widths) > DENSE_MAX_WIDTH):
         from dqnn.moments.line4 import line_fourth_moment  # the line engine builds on this module
         from dqnn.moments.mps import NotLine
 
         try:
-            return line_fourth_moment(net, index, inputs, targets, cost_kind)
+            return line_fourth_moment(net, index, fx, ft, cost_kind)
         except NotLine:
             if engine == "line":
                 raise
 
-    t0 = time.perf_counter()
-    net, index, fx, ft, cost_kind = resolve_arguments(net, index, inputs, targets, cost_kind, "exact_fourth_moment")
     elements = moment_elements(net)
     _check_elements(elements)
     why = non_haar_twirl(net, elements)
