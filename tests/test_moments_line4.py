@@ -112,47 +112,33 @@ class _TwoDesign(FamilyDefaults):
         return (MomentTwirl((0, 1)), MomentTwirl((0, 2)))
 
 
+def _two_blocks(first: object, second: object) -> Network:
+    """[4, 4]: ``first`` on inputs 0, 1 writing output 0, ``second`` on inputs 2, 3 writing output 2; inputs 1 and 3
+    moved to outputs 1 and 3 by SWAPs."""
+    move = Circuit(2, [Gate("SWAP", (0, 1))])
+    layer = [Perceptron([0, 1], [0], first), Perceptron([2, 3], [2], second)]
+    return Network([4, 4], [layer + [Perceptron([1], [1], move), Perceptron([3], [3], move)]], strict=True)
+
+
 def test_refusals_name_the_perceptron() -> None:
     from dqnn.model.angles import AngleIndex
 
     zeros4 = np.tile([1.0, 0.0], (4, 1))
     # the hardware-efficient W (CZ not covered by a twirl): not a line network
     ry_cz = Circuit(3, [Rot("Y", (0,)), Rot("Y", (1,)), Gate("CZ", (0, 1)), Gate("SWAP", (0, 2))])
-    move = Circuit(2, [Gate("SWAP", (0, 1))])
-    net = Network(
-        [4, 4],
-        [
-            [Perceptron([0, 1], [0], ry_cz), Perceptron([2, 3], [2], ry_cz)]
-            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
-        ],
-        strict=True,
-    )
+    net = _two_blocks(ry_cz, ry_cz)
     with pytest.raises(NotLine, match="perceptron L0P"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     with pytest.raises(ValueError, match="perceptron L0P"):
         exact_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4, engine="line")
     # a two-qubit differentiated rotation
     zz = Circuit(3, [RandomUnitary((0, 1)), Rot("ZZ", (0, 1)), RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    net = Network(
-        [4, 4],
-        [
-            [Perceptron([0, 1], [0], zz), Perceptron([2, 3], [2], zz)]
-            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
-        ],
-        strict=True,
-    )
+    net = _two_blocks(zz, zz)
     with pytest.raises(NotLine, match="perceptron L0P0: the differentiated rotation acts on 2 qubits"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     # a twirl of a family not known to be Haar
     w = Circuit(3, [RandomUnitary((0, 1)), Rot("Y", (0,)), RandomUnitary((0, 1)), Gate("SWAP", (0, 2))])
-    net = Network(
-        [4, 4],
-        [
-            [Perceptron([0, 1], [0], w), Perceptron([2, 3], [2], _TwoDesign())]
-            + [Perceptron([1], [1], move), Perceptron([3], [3], move)]
-        ],
-        strict=True,
-    )
+    net = _two_blocks(w, _TwoDesign())
     with pytest.raises(NotLine, match="perceptron L0P1: family _TwoDesign"):
         line4.line_fourth_moment(net, AngleIndex(0, 0, 0), zeros4, zeros4)
     # the dense engine refuses it too (a 2-design's fourth moment is not Haar's: no silent wrong value)
