@@ -181,7 +181,15 @@ unitaries and cost from NumPy's after one step, and dqnn's steps/s over the fast
 def section(title: str, args: argparse.Namespace, total: float, tab: str, rows: list) -> str:  # type: ignore[type-arg]
     """One titled section: run conditions, the table and the range of ratios."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    ratios = [fastest_peer_ratio(res)[0] for _, res, _ in rows]
+    ratios = [fastest_peer_ratio(res)[0] for _, res, _ in rows if len(res) > 1]
+    if not ratios:
+        summary = "dqnn only (no peer in this run)"
+    elif min(ratios) > 1:
+        summary = f"dqnn / fastest peer: {min(ratios):,.1f}x to {max(ratios):,.0f}x (dqnn faster on every network)"
+    else:
+        summary = (
+            f"dqnn / fastest peer: {min(ratios):,.2f}x to {max(ratios):,.0f}x (dqnn SLOWER on at least one network)"
+        )
     lines = [
         f"## {title}",
         "",
@@ -191,9 +199,7 @@ def section(title: str, args: argparse.Namespace, total: float, tab: str, rows: 
         "",
         tab,
         "",
-        f"dqnn / fastest peer: {min(ratios):,.1f}x to {max(ratios):,.0f}x (dqnn faster on every network)"
-        if min(ratios) > 1
-        else f"dqnn / fastest peer: {min(ratios):,.2f}x to {max(ratios):,.0f}x (dqnn SLOWER on at least one network)",
+        summary,
         "",
     ]
     return "\n".join(lines)

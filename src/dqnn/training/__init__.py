@@ -2,6 +2,7 @@
 
 - :mod:`~dqnn.training.objectives`: global / local / label costs as fidelity observables;
 - :mod:`~dqnn.training.pmm`: parameter-matrix multiplication (Eq. 13, Beer et al.);
+- :mod:`~dqnn.training.expm`: the batched matrix exponential of its update ``V -> exp(i eps K) V``;
 - :mod:`~dqnn.training.gradient`: Adam / SGD on circuit angles (autodiff or parameter shift);
 - :mod:`~dqnn.training.pmm_optim`: PMM with momentum, RMSprop, Adam, Nadam (Beer et al.'s MATLAB code);
 - :mod:`~dqnn.training.trainer`: :func:`fit` / :func:`train`: any network, any data (:mod:`~dqnn.training.data`),

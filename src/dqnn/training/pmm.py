@@ -57,9 +57,12 @@ compressed by a QR decomposition when tracing makes it larger). Since ``V_M .. V
 .. math::  B_j \Psi_j = V_{j+1}^\dagger \cdots V_M^\dagger (1_l \otimes \sigma^{l+1}) \Psi_M ,
 
 so one backward sweep of ``V^dagger`` gates gives every ``B_j Psi_j`` and
-``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)``; no ``d x d`` matrix is formed. The adjoint
-channel ``sigma^l = E^dagger(sigma^{l+1})`` (not needed for ``l = 0``) is propagated in factored form too.
-Gates act as ``tensordot`` on the register's qubit axes. Perceptrons without a matrix parameter (Fixed, Circuit,
+``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)``; no ``d x d`` matrix is formed. All N pairs travel
+together: their factors are stacked on the rank axis, so a gate is one ``tensordot`` for every pair and the sum
+over pairs in (P4) is part of the ``Tr_rest`` contraction. The adjoint channel
+``sigma^l = E^dagger(sigma^{l+1})`` (not needed for ``l = 0``) is propagated in factored form through the layer's
+isometry ``W = U^l (1 (x) |0>)`` (``d_l`` columns, the same for every pair). Gates act as ``tensordot`` on the
+register's qubit axes; the update (P1) is :func:`dqnn.training.expm.rotate` (one batched exponential per size). Perceptrons without a matrix parameter (Fixed, Circuit,
 ...) take part in both passes through their ``matrix(params)`` and are not updated.
 """
 
@@ -71,13 +74,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 
 from dqnn._jax import Array
 from dqnn.costs import per_pair
 from dqnn.model.network import Network, NetworkParams, Perceptron
 from dqnn.model.noise import is_noisy
 from dqnn.model.protocol import capability_error
+from dqnn.training.expm import rotate
 
 #: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
 Generators = tuple[tuple[Any, ...], ...]
@@ -179,11 +182,11 @@ def factor_psd(m: Array) -> Array:
 
 
 def _compress(f: Array) -> Array:
-    """``f`` (d, r), or a (d, d) factor ``R^dagger`` of ``f f^dagger`` (QR of ``f^dagger``) when ``r > d``."""
-    d, r = f.shape
+    """``f`` (N, d, r), or per pair a (d, d) factor ``R^dagger`` of ``f f^dagger`` (QR of ``f^dagger``) if ``r > d``."""
+    _, d, r = f.shape
     if r <= d:
         return f
-    return jnp.linalg.qr(f.conj().T, mode="r").conj().T
+    return jnp.conj(jnp.swapaxes(jnp.linalg.qr(jnp.conj(jnp.swapaxes(f, -1, -2)), mode="r"), -1, -2))
 
 
 def _wire_rows(t: Array, wires: Sequence[int], n: int) -> Array:
@@ -192,32 +195,41 @@ def _wire_rows(t: Array, wires: Sequence[int], n: int) -> Array:
     return jnp.reshape(jnp.transpose(t, list(wires) + rest + [n]), (2 ** len(wires), -1))
 
 
-def _pair_generators(
-    net: Network, mats: tuple[tuple[Array, ...], ...], rho_in: Array, obs: Array
-) -> tuple[Array, tuple[tuple[Array | None, ...], ...]]:
-    """For one pair: ``Tr[Pi rho_out]`` and ``Tr_rest(i [A, B])`` (P2-P4) for every trainable perceptron.
+def _with_zero_outputs(f: Array, n_out: int) -> Array:
+    """``f (x) |0..0>``: (N, d_in, r) factors -> a (2,)*(n_in + n_out) + (N r,) tensor (inputs first, pairs and rank
+    folded into the last axis)."""
+    nb, d_in, r = f.shape
+    psi = jnp.zeros((d_in, 2**n_out, nb, r), dtype=f.dtype).at[:, 0].set(jnp.transpose(f, (1, 0, 2)))
+    return jnp.reshape(psi, (2,) * (d_in.bit_length() - 1 + n_out) + (nb * r,))
 
-    ``rho_in = P P^dagger`` and ``Pi = S S^dagger`` come as factors ``P`` (d_in, r), ``S`` (d_out, k). The
-    forward states ``A_j = Psi_j Psi_j^dagger`` are kept factored, and ``B_j Psi_j`` is obtained by propagating
-    ``(1 (x) sigma) Psi_M`` backwards through ``V_M^dagger .. V_{j+1}^dagger``, so
-    ``Tr_rest(A_j B_j) = Tr_rest(Psi_j (B_j Psi_j)^dagger)`` costs ``O(d 2**w r)`` and no ``d x d`` matrix is formed.
+
+def _generators(
+    net: Network, mats: tuple[tuple[Array, ...], ...], facs: Array, obs: Array
+) -> tuple[Array, tuple[tuple[Array | None, ...], ...]]:
+    """``F = mean_x Tr[Pi_x rho_x^out]`` and ``G[l][j]`` of (P4) for all N pairs at once.
+
+    ``rho_x = P_x P_x^dagger`` and ``Pi_x = S_x S_x^dagger`` come as factors ``facs`` (N, d_in, r) and ``obs``
+    (N, d_out, k). The pairs ride on the rank axis: a layer's forward states ``Psi_j`` of every pair form one
+    (2,)*n + (N r,) tensor, so each gate is one ``tensordot`` and ``sum_x Tr_rest(A_x B_x)`` one product
+    ``Tr_rest(Psi_j (B_j Psi_j)^dagger)`` contracted over the rest, the pairs and the rank (module docstring). The
+    adjoint channel uses the layer's isometry ``W = U^l (1 (x) |0>)``, the same for every pair:
+    ``sigma_x^l = W^dagger (1 (x) S_x S_x^dagger) W = T_x T_x^dagger``.
     """
-    forward: list[list[Array]] = []  # forward[l][j]: Psi of (P2) as a (2,)*n + (r,) tensor
-    f = rho_in
+    nb = facs.shape[0]
+    forward: list[list[Array]] = []  # forward[l][j]: Psi_j of (P2), all pairs, as a (2,)*n + (N r,) tensor
+    f = facs
     for l, layer in enumerate(net.layers):
         n_in, n_out = net.widths[l], net.widths[l + 1]
-        n = n_in + n_out
-        zero = jnp.zeros((2**n_out, 1), dtype=jnp.complex128).at[0, 0].set(1.0)
-        psi = jnp.kron(f, zero)
-        t = jnp.reshape(psi, (2,) * n + (psi.shape[1],))
+        r = f.shape[-1]
+        t = _with_zero_outputs(f, n_out)
         states_l = []
         for j, p in enumerate(layer):
             t = _left(mats[l][j], _wires(net, l, p), t)
             states_l.append(t)
         forward.append(states_l)
-        r = t.shape[-1]
-        f = _compress(jnp.reshape(jnp.transpose(jnp.reshape(t, (2**n_in, 2**n_out, r)), (1, 0, 2)), (2**n_out, -1)))
-    fid = jnp.sum(jnp.abs(obs.conj().T @ f) ** 2)
+        t4 = jnp.reshape(t, (2**n_in, 2**n_out, nb, r))
+        f = _compress(jnp.reshape(jnp.transpose(t4, (2, 1, 0, 3)), (nb, 2**n_out, 2**n_in * r)))
+    fid = jnp.sum(jnp.abs(jnp.einsum("xbk,xbr->xkr", obs.conj(), f)) ** 2) / nb
     s = obs
     gens: list[tuple[Array | None, ...]] = [() for _ in net.layers]
     for l in reversed(range(net.depth)):
@@ -226,25 +238,26 @@ def _pair_generators(
         n = n_in + n_out
         # C_M = (1 (x) sigma) Psi_M, then C_{j-1} = V_j^dagger C_j: C_j = B_j Psi_j of (P3) (B_j is never formed)
         last = forward[l][-1]
-        psi = jnp.reshape(last, (2**n_in, 2**n_out, -1))
-        c = jnp.reshape(jnp.einsum("bk,ck,acr->abr", s, s.conj(), psi), last.shape)
+        psi = jnp.reshape(last, (2**n_in, 2**n_out, nb, -1))
+        c = jnp.reshape(jnp.einsum("xbk,xck,acxr->abxr", s, s.conj(), psi), last.shape)
         row: list[Array | None] = [None] * len(layer)
         for j in reversed(range(len(layer))):
             p = layer[j]
             w = _wires(net, l, p)
             if trainable(p):
-                x = _wire_rows(forward[l][j], w, n) @ _wire_rows(c, w, n).conj().T  # Tr_rest(A_j B_j)
-                row[j] = 1j * (x - x.conj().T)
+                x = _wire_rows(forward[l][j], w, n) @ _wire_rows(c, w, n).conj().T  # sum_x Tr_rest(A_j B_j)
+                row[j] = (1j / nb) * (x - x.conj().T)
             c = _left(mats[l][j].conj().T, w, c)
         gens[l] = tuple(row)
         if l == 0:
             break
-        # sigma^l = <0|_{l+1} U^dagger (1 (x) S S^dagger) U |0>_{l+1} = S' S'^dagger with S' from Phi = 1 (x) S
-        phi = jnp.kron(jnp.eye(2**n_in, dtype=jnp.complex128), s)
-        u = jnp.reshape(phi, (2,) * n + (phi.shape[1],))
-        for j in reversed(range(len(layer))):
-            u = _left(mats[l][j].conj().T, _wires(net, l, layer[j]), u)
-        s = _compress(jnp.reshape(u, (2**n_in, 2**n_out, -1))[:, 0, :])
+        eye = jnp.eye(2**n_in, dtype=jnp.complex128)[None]
+        u = _with_zero_outputs(eye, n_out)
+        for j, p in enumerate(layer):
+            u = _left(mats[l][j], _wires(net, l, p), u)
+        iso = jnp.reshape(u, (2**n_in, 2**n_out, 2**n_in))  # W[a, b, c] = <a b| U^l |c 0>
+        k = s.shape[-1]
+        s = _compress(jnp.reshape(jnp.einsum("abc,xbk->xcak", iso.conj(), s), (nb, 2**n_in, 2**n_in * k)))
     return fid, tuple(gens)
 
 
@@ -284,10 +297,7 @@ def _from_factors(net: Network, params: NetworkParams, facs: Array, obs_factors:
         )
     if is_noisy(net):
         return _noisy_generators(net, params, facs, obs)
-    mats = _matrices(net, params)
-    fids, gens = jax.vmap(lambda r, o: _pair_generators(net, mats, r, o))(facs, obs)
-    mean = jax.tree.map(lambda g: jnp.mean(g, axis=0), gens)
-    return jnp.mean(fids), mean
+    return _generators(net, _matrices(net, params), facs, obs)
 
 
 def fidelity_and_generators(
@@ -330,22 +340,24 @@ def _noisy_generators(net: Network, params: NetworkParams, facs: Array, obs: Arr
 
 
 def apply_generators(net: Network, params: NetworkParams, ks: Generators, eps: Array | float) -> NetworkParams:
-    """(P1): ``u -> expm(i eps K) u`` for every trainable perceptron (``jax.scipy.linalg.expm``)."""
-    out = []
+    """(P1): ``u -> expm(i eps K) u`` for every trainable perceptron (:func:`dqnn.training.expm.rotate`: one batched
+    exponential per matrix size)."""
+    slots: list[tuple[int, int, str]] = []
+    gens: list[Array] = []
     for l, layer in enumerate(net.layers):
-        row = []
         for j, p in enumerate(layer):
-            k = ks[l][j]
+            if ks[l][j] is None:
+                continue
             key = matrix_key(p)
-            if k is None:
-                row.append(params[l][j])
-            elif key is None:
+            if key is None:
                 raise capability_error(f"apply_generators: perceptron L{l}P{j}", p.unitary, "matrix_parameter")
-            else:
-                u = params[l][j][key]
-                row.append({**params[l][j], key: jsl.expm(1j * eps * k) @ u})
-        out.append(tuple(row))
-    return tuple(out)
+            slots.append((l, j, key))
+            gens.append(ks[l][j])
+    new = rotate(gens, [params[l][j][key] for l, j, key in slots], eps)
+    out = [list(row) for row in params]
+    for (l, j, key), u in zip(slots, new, strict=True):
+        out[l][j] = {**params[l][j], key: u}
+    return tuple(tuple(row) for row in out)
 
 
 def parameter_matrices(net: Network, gens: Generators, config: PMMConfig) -> Generators:

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax.numpy as jnp
-import jax.scipy.linalg as jsl
 
 from dqnn._jax import Array
 from dqnn.model.network import Network, NetworkParams
@@ -123,29 +122,29 @@ def update(
     delta = min(config.eps, 1.0)
     tau = jnp.asarray(t, dtype=jnp.float64) + 1.0
     scale = config.eps * config.eta / num_pairs
-    out, vs, rs = [], [], []
+    steps: list[list[Any]] = []
+    vs, rs = [], []
     for l, layer in enumerate(net.layers):
-        row: list[Any] = []
+        srow: list[Any] = []
         vrow: list[Any] = []
         rrow: list[Any] = []
-        for j, p in enumerate(layer):
+        for j in range(len(layer)):
             k = ks[l][j]
             if k is None:
-                row.append(params[l][j])
+                srow.append(None)
                 vrow.append(None)
                 rrow.append(None)
                 continue
             h = (num_pairs / config.eta) * k
             s, v, r = _one(opt, h, state["v"][l][j], state["r"][l][j], tau, delta)
-            key = pmm.matrix_key(p)
-            assert key is not None
-            row.append({**params[l][j], key: jsl.expm(1j * scale * s) @ params[l][j][key]})
+            srow.append(s)
             vrow.append(v)
             rrow.append(r)
-        out.append(tuple(row))
+        steps.append(srow)
         vs.append(tuple(vrow))
         rs.append(tuple(rrow))
-    return tuple(out), {"v": tuple(vs), "r": tuple(rs)}
+    ss = tuple(tuple(row) for row in steps)
+    return pmm.apply_generators(net, params, ss, scale), {"v": tuple(vs), "r": tuple(rs)}
 
 
 __all__ = ["PMM_OPTIMIZERS", "PMMOptimizer", "init_state", "spectral_range", "update"]
