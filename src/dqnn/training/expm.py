@@ -83,9 +83,10 @@ def expm(a: Array) -> Array:
     finite = jnp.isfinite(norm) & (norm <= THETA * 2.0**MAX_SQUARINGS)
     ratio = jnp.where(finite & (norm > 0), norm / THETA, 1.0)
     s = jnp.clip(jnp.ceil(jnp.log2(ratio)), 0, MAX_SQUARINGS)
-    t = _t18(a * (0.5**s).astype(a.dtype))
+    scale = jnp.where(finite, 0.5**s, jnp.nan)  # a nan scale makes every entry of the result nan
+    t = _t18(a * scale.astype(a.dtype))
     t = lax.fori_loop(0, s.astype(jnp.int32), lambda _, x: x @ x, t)
-    return jnp.reshape(jnp.where(finite, t, jnp.nan), shape)
+    return jnp.reshape(t, shape)
 
 
 def rotate(generators: Sequence[Array | None], unitaries: Sequence[Array], eps: Array | float) -> list[Array]:

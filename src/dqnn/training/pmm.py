@@ -62,8 +62,10 @@ together: their factors are stacked on the rank axis, so a gate is one ``tensord
 over pairs in (P4) is part of the ``Tr_rest`` contraction. The adjoint channel
 ``sigma^l = E^dagger(sigma^{l+1})`` (not needed for ``l = 0``) is propagated in factored form through the layer's
 isometry ``W = U^l (1 (x) |0>)`` (``d_l`` columns, the same for every pair). Gates act as ``tensordot`` on the
-register's qubit axes; the update (P1) is :func:`dqnn.training.expm.rotate` (one batched exponential per size). Perceptrons without a matrix parameter (Fixed, Circuit,
-...) take part in both passes through their ``matrix(params)`` and are not updated.
+register's qubit axes, and an output qubit joins the state when a perceptron first touches it (only the columns of
+``V`` acting on its ``|0>``); the update (P1) is :func:`dqnn.training.expm.rotate` (one batched exponential per
+size). Perceptrons without a matrix parameter (Fixed, Circuit, ...) take part in both passes through their
+``matrix(params)`` and are not updated.
 """
 
 from __future__ import annotations
@@ -189,18 +191,64 @@ def _compress(f: Array) -> Array:
     return jnp.conj(jnp.swapaxes(jnp.linalg.qr(jnp.conj(jnp.swapaxes(f, -1, -2)), mode="r"), -1, -2))
 
 
-def _wire_rows(t: Array, wires: Sequence[int], n: int) -> Array:
-    """A (2,)*n + (r,) tensor as a (2**len(wires), rest) matrix with the ``wires`` axes as rows."""
-    rest = [q for q in range(n) if q not in wires]
-    return jnp.reshape(jnp.transpose(t, list(wires) + rest + [n]), (2 ** len(wires), -1))
+@dataclass(frozen=True)
+class _Partial:
+    """A factored state of some of the register's qubits, the others in ``|0>`` (outputs not yet touched):
+    ``t`` has one axis per qubit of ``qubits`` (in that order) and a last axis (pairs x rank)."""
+
+    t: Array
+    qubits: tuple[int, ...]
 
 
-def _with_zero_outputs(f: Array, n_out: int) -> Array:
-    """``f (x) |0..0>``: (N, d_in, r) factors -> a (2,)*(n_in + n_out) + (N r,) tensor (inputs first, pairs and rank
-    folded into the last axis)."""
-    nb, d_in, r = f.shape
-    psi = jnp.zeros((d_in, 2**n_out, nb, r), dtype=f.dtype).at[:, 0].set(jnp.transpose(f, (1, 0, 2)))
-    return jnp.reshape(psi, (2,) * (d_in.bit_length() - 1 + n_out) + (nb * r,))
+def _apply_fresh(u: Array, wires: Sequence[int], state: _Partial) -> _Partial:
+    """``u`` (2**g, 2**g) on ``wires``; a wire not yet in the state enters in ``|0>``, so only the columns of ``u``
+    with a 0 there are used (an isometry) and no zero amplitudes are multiplied."""
+    g = len(wires)
+    fresh = [q not in state.qubits for q in wires]
+    ut = jnp.reshape(u, (2,) * (2 * g))[(slice(None),) * g + tuple(0 if f else slice(None) for f in fresh)]
+    old = [q for q, f in zip(wires, fresh, strict=True) if not f]
+    t = jnp.tensordot(ut, state.t, axes=(list(range(g, g + len(old))), [state.qubits.index(q) for q in old]))
+    return _Partial(t, tuple(wires) + tuple(q for q in state.qubits if q not in wires))
+
+
+def _complete(state: _Partial, n: int) -> Array:
+    """The (2,)*n + (last,) tensor of ``state`` in register order, untouched qubits in ``|0>``."""
+    t, qubits = state.t, state.qubits
+    missing = [q for q in range(n) if q not in qubits]
+    if missing:
+        t = jnp.reshape(t, t.shape + (1,) * len(missing))
+        t = jnp.pad(t, [(0, 0)] * len(qubits) + [(0, 0)] + [(0, 1)] * len(missing))
+        last = len(qubits)
+        order = list(range(last)) + list(range(last + 1, last + 1 + len(missing))) + [last]
+        t = jnp.transpose(t, order)
+        qubits = qubits + tuple(missing)
+    return jnp.transpose(t, [qubits.index(q) for q in range(n)] + [n])
+
+
+def _layer_forward(net: Network, mats: tuple[tuple[Array, ...], ...], l: int, f: Array) -> tuple[list[_Partial], Array]:
+    """The perceptrons of layer ``l`` on factors ``f`` (d_in, c) of its input register, outputs fresh in ``|0>``:
+    the state after each perceptron (:class:`_Partial`) and the last one as a (2,)*n + (c,) tensor."""
+    n_in, n_out = net.widths[l], net.widths[l + 1]
+    state = _Partial(jnp.reshape(f, (2,) * n_in + (f.shape[-1],)), tuple(range(n_in)))
+    states = []
+    for j, p in enumerate(net.layers[l]):
+        state = _apply_fresh(mats[l][j], _wires(net, l, p), state)
+        states.append(state)
+    return states, _complete(state, n_in + n_out)
+
+
+def _partial_rows(state: _Partial, c: Array, wires: Sequence[int]) -> Array:
+    """``Tr_rest(Psi C^dagger)`` (2**g, 2**g) of a partial ``Psi`` and a full (2,)*n + (last,) tensor ``C``: the
+    rest (every other qubit and the last axis) is contracted, ``C`` read at 0 on qubits ``Psi`` lacks."""
+    n = c.ndim - 1
+    rest = [q for q in state.qubits if q not in wires]
+    order = [state.qubits.index(q) for q in wires] + [state.qubits.index(q) for q in rest]
+    psi = jnp.transpose(state.t, order + [len(state.qubits)])
+    psi = jnp.reshape(psi, (2 ** len(wires), -1))
+    c = c[tuple(slice(None) if q in state.qubits else 0 for q in range(n))]
+    kept = [q for q in range(n) if q in state.qubits]
+    c = jnp.transpose(c, [kept.index(q) for q in wires] + [kept.index(q) for q in rest] + [len(kept)])
+    return psi @ jnp.reshape(c, (2 ** len(wires), -1)).conj().T
 
 
 def _generators(
@@ -210,24 +258,21 @@ def _generators(
 
     ``rho_x = P_x P_x^dagger`` and ``Pi_x = S_x S_x^dagger`` come as factors ``facs`` (N, d_in, r) and ``obs``
     (N, d_out, k). The pairs ride on the rank axis: a layer's forward states ``Psi_j`` of every pair form one
-    (2,)*n + (N r,) tensor, so each gate is one ``tensordot`` and ``sum_x Tr_rest(A_x B_x)`` one product
-    ``Tr_rest(Psi_j (B_j Psi_j)^dagger)`` contracted over the rest, the pairs and the rank (module docstring). The
-    adjoint channel uses the layer's isometry ``W = U^l (1 (x) |0>)``, the same for every pair:
+    tensor, so each gate is one ``tensordot`` and ``sum_x Tr_rest(A_x B_x)`` one product
+    ``Tr_rest(Psi_j (B_j Psi_j)^dagger)`` contracted over the rest, the pairs and the rank (module docstring).
+    Output qubits enter when a perceptron first touches them (only the columns of ``V`` acting on ``|0>`` there).
+    The adjoint channel uses the layer's isometry ``W = U^l (1 (x) |0>)``, the same for every pair:
     ``sigma_x^l = W^dagger (1 (x) S_x S_x^dagger) W = T_x T_x^dagger``.
     """
     nb = facs.shape[0]
-    forward: list[list[Array]] = []  # forward[l][j]: Psi_j of (P2), all pairs, as a (2,)*n + (N r,) tensor
+    forward: list[tuple[list[_Partial], Array]] = []  # per layer: Psi_j of (P2) (all pairs), and Psi_M in full
     f = facs
-    for l, layer in enumerate(net.layers):
+    for l in range(net.depth):
         n_in, n_out = net.widths[l], net.widths[l + 1]
         r = f.shape[-1]
-        t = _with_zero_outputs(f, n_out)
-        states_l = []
-        for j, p in enumerate(layer):
-            t = _left(mats[l][j], _wires(net, l, p), t)
-            states_l.append(t)
-        forward.append(states_l)
-        t4 = jnp.reshape(t, (2**n_in, 2**n_out, nb, r))
+        states, last = _layer_forward(net, mats, l, jnp.reshape(jnp.transpose(f, (1, 0, 2)), (2**n_in, nb * r)))
+        forward.append((states, last))
+        t4 = jnp.reshape(last, (2**n_in, 2**n_out, nb, r))
         f = _compress(jnp.reshape(jnp.transpose(t4, (2, 1, 0, 3)), (nb, 2**n_out, 2**n_in * r)))
     fid = jnp.sum(jnp.abs(jnp.einsum("xbk,xbr->xkr", obs.conj(), f)) ** 2) / nb
     s = obs
@@ -235,9 +280,8 @@ def _generators(
     for l in reversed(range(net.depth)):
         layer = net.layers[l]
         n_in, n_out = net.widths[l], net.widths[l + 1]
-        n = n_in + n_out
+        states, last = forward[l]
         # C_M = (1 (x) sigma) Psi_M, then C_{j-1} = V_j^dagger C_j: C_j = B_j Psi_j of (P3) (B_j is never formed)
-        last = forward[l][-1]
         psi = jnp.reshape(last, (2**n_in, 2**n_out, nb, -1))
         c = jnp.reshape(jnp.einsum("xbk,xck,acxr->abxr", s, s.conj(), psi), last.shape)
         row: list[Array | None] = [None] * len(layer)
@@ -245,16 +289,13 @@ def _generators(
             p = layer[j]
             w = _wires(net, l, p)
             if trainable(p):
-                x = _wire_rows(forward[l][j], w, n) @ _wire_rows(c, w, n).conj().T  # sum_x Tr_rest(A_j B_j)
+                x = _partial_rows(states[j], c, w)  # sum_x Tr_rest(A_j B_j)
                 row[j] = (1j / nb) * (x - x.conj().T)
             c = _left(mats[l][j].conj().T, w, c)
         gens[l] = tuple(row)
         if l == 0:
             break
-        eye = jnp.eye(2**n_in, dtype=jnp.complex128)[None]
-        u = _with_zero_outputs(eye, n_out)
-        for j, p in enumerate(layer):
-            u = _left(mats[l][j], _wires(net, l, p), u)
+        _, u = _layer_forward(net, mats, l, jnp.eye(2**n_in, dtype=jnp.complex128))
         iso = jnp.reshape(u, (2**n_in, 2**n_out, 2**n_in))  # W[a, b, c] = <a b| U^l |c 0>
         k = s.shape[-1]
         s = _compress(jnp.reshape(jnp.einsum("abc,xbk->xcak", iso.conj(), s), (nb, 2**n_in, 2**n_in * k)))
