@@ -169,11 +169,12 @@ def _wires(net: Network, l: int, p: Perceptron) -> list[int]:
     return list(p.inputs) + [n_in + q for q in p.outputs]
 
 
-def _left(u: Array, wires: Sequence[int], t: Array) -> Array:
-    """Apply ``u`` (2**g, 2**g) on the tensor axes ``wires`` of ``t`` (shape (2,)*k)."""
+def _left_transposed(u: Array, wires: Sequence[int], t: Array) -> Array:
+    """Apply ``u^T`` ((2**g, 2**g) ``u``) on the tensor axes ``wires`` of ``t`` (shape (2,)*k): the backward sweep
+    carries ``conj(C)``, so ``C -> V^dagger C`` is ``conj(C) -> V^T conj(C)`` and no conjugate of ``V`` is formed."""
     g = len(wires)
     ut = jnp.reshape(u, (2,) * (2 * g))
-    t = jnp.tensordot(ut, t, axes=(list(range(g, 2 * g)), list(wires)))
+    t = jnp.tensordot(ut, t, axes=(list(range(g)), list(wires)))
     return jnp.moveaxis(t, list(range(g)), list(wires))
 
 
@@ -238,8 +239,8 @@ def _layer_forward(net: Network, mats: tuple[tuple[Array, ...], ...], l: int, f:
 
 
 def _partial_rows(state: _Partial, c: Array, wires: Sequence[int]) -> Array:
-    """``Tr_rest(Psi C^dagger)`` (2**g, 2**g) of a partial ``Psi`` and a full (2,)*n + (last,) tensor ``C``: the
-    rest (every other qubit and the last axis) is contracted, ``C`` read at 0 on qubits ``Psi`` lacks."""
+    """``Tr_rest(Psi C^dagger)`` (2**g, 2**g) of a partial ``Psi`` and ``c = conj(C)``, a full (2,)*n + (last,)
+    tensor: the rest (every other qubit and the last axis) is contracted, ``C`` read at 0 on qubits ``Psi`` lacks."""
     n = c.ndim - 1
     rest = [q for q in state.qubits if q not in wires]
     order = [state.qubits.index(q) for q in wires] + [state.qubits.index(q) for q in rest]
@@ -248,7 +249,7 @@ def _partial_rows(state: _Partial, c: Array, wires: Sequence[int]) -> Array:
     c = c[tuple(slice(None) if q in state.qubits else 0 for q in range(n))]
     kept = [q for q in range(n) if q in state.qubits]
     c = jnp.transpose(c, [kept.index(q) for q in wires] + [kept.index(q) for q in rest] + [len(kept)])
-    return psi @ jnp.reshape(c, (2 ** len(wires), -1)).conj().T
+    return psi @ jnp.reshape(c, (2 ** len(wires), -1)).T
 
 
 def _generators(
@@ -281,9 +282,10 @@ def _generators(
         layer = net.layers[l]
         n_in, n_out = net.widths[l], net.widths[l + 1]
         states, last = forward[l]
-        # C_M = (1 (x) sigma) Psi_M, then C_{j-1} = V_j^dagger C_j: C_j = B_j Psi_j of (P3) (B_j is never formed)
+        # C_M = (1 (x) sigma) Psi_M, then C_{j-1} = V_j^dagger C_j: C_j = B_j Psi_j of (P3) (B_j is never formed);
+        # carried as c = conj(C)
         psi = jnp.reshape(last, (2**n_in, 2**n_out, nb, -1))
-        c = jnp.reshape(jnp.einsum("xbk,xck,acxr->abxr", s, s.conj(), psi), last.shape)
+        c = jnp.reshape(jnp.einsum("xbk,xck,acxr->abxr", s.conj(), s, psi.conj()), last.shape)
         row: list[Array | None] = [None] * len(layer)
         for j in reversed(range(len(layer))):
             p = layer[j]
@@ -291,7 +293,7 @@ def _generators(
             if trainable(p):
                 x = _partial_rows(states[j], c, w)  # sum_x Tr_rest(A_j B_j)
                 row[j] = (1j / nb) * (x - x.conj().T)
-            c = _left(mats[l][j].conj().T, w, c)
+            c = _left_transposed(mats[l][j], w, c)
         gens[l] = tuple(row)
         if l == 0:
             break
