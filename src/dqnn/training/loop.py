@@ -27,7 +27,6 @@ import functools
 import json
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +45,9 @@ from dqnn.model.params_io import save_params as save_params
 from dqnn.presets import architectures
 from dqnn.training import gradient as grad_mod
 from dqnn.training import pmm
-from dqnn.training.files import CheckpointError, checkpoint_arrays, read_checkpoint, write_checkpoint
 from dqnn.training.files import read_metrics as read_metrics
 from dqnn.training.files import write_metrics as write_metrics
-from dqnn.training.folders import ResumeWarning
+from dqnn.training.folders import load_state, save_state
 from dqnn.training.objectives import ObjectiveKind, accuracy, objective, observable_factors, per_pair_fidelity
 
 Task = Literal["unitary", "noisy-unitary", "ising"]
@@ -333,33 +331,22 @@ def _metric_names(kind: ObjectiveKind) -> list[str]:
 def save_checkpoint(
     path: Path, config: TrainConfig, step: int, state: dict[str, Any], rows: list[dict[str, float]], seconds: float
 ) -> None:
-    """Atomically write the run state (pytree leaves, PRNG key, metrics, elapsed time) to ``path``."""
-    write_checkpoint(path, checkpoint_arrays(state, rows, step, seconds, config.to_dict()))
+    """Atomically write the run state (pytree leaves, PRNG key, metrics, elapsed time) to ``path``
+    (:func:`dqnn.training.folders.save_state`, the format of :func:`~dqnn.training.fit`'s checkpoints)."""
+    save_state(path, config.to_dict(), step, state, rows, seconds)
 
 
 def load_checkpoint(
     path: Path, config: TrainConfig, template: dict[str, Any]
 ) -> tuple[int, dict[str, Any], list[dict[str, float]], float]:
-    """``(step, state, metric rows, seconds)`` from ``path``; ValueError if it was made with another config.
+    """``(step, state, metric rows, seconds)`` from ``path`` (:func:`dqnn.training.folders.load_state`).
 
-    Only ``steps`` (and ``checkpoint_every``) may differ, so that a finished run can be continued. A damaged file
-    raises :class:`~dqnn.training.files.CheckpointError` (:func:`~dqnn.training.files.read_checkpoint`'s checks).
+    ValueError if it was made with another config (only ``steps`` and ``checkpoint_every`` may differ, so that a
+    finished run can be continued) or is beyond ``config.steps``; a damaged file or one that does not fit
+    ``template`` is never resumed from: one :class:`~dqnn.training.folders.ResumeWarning` and a fresh start.
     """
-    z = read_checkpoint(path)
-    saved = json.loads(str(z["config"]))
-    mine = config.to_dict()
-    free = {"steps", "checkpoint_every"}
-    diff = sorted(k for k in set(saved) | set(mine) if k not in free and saved.get(k) != mine.get(k))
-    if diff:
-        detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine.get(k)!r}" for k in diff)
-        raise ValueError(f"{path}: cannot resume, the configuration differs ({detail})")
-    step = int(z["step"])
-    seconds = float(z["seconds"])
-    names = [str(s) for s in z["metric_names"]]
-    rows = [dict(zip(names, map(float, r), strict=True)) for r in z["metrics"]]
-    leaves, treedef = jax.tree.flatten(template)
-    new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
-    return step, jax.tree.unflatten(treedef, new), rows, seconds
+    step, state, rows, seconds, _ = load_state(path, config.to_dict(), template)
+    return step, state, rows, seconds
 
 
 # ----------------------------------------------------------------------------------------------- runs
@@ -416,13 +403,7 @@ def train(
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     if resume and ckpt is not None and ckpt.exists():
-        try:
-            start, state, rows, spent = load_checkpoint(ckpt, config, prob.state0)
-        except CheckpointError as err:  # damaged: never used; the run starts again (one warning)
-            warnings.warn(f"{err}; not resuming from it: starting the run again", ResumeWarning, stacklevel=2)
-            start, state, rows, spent = 0, prob.state0, [], 0.0
-        if start > config.steps:
-            raise ValueError(f"{ckpt}: checkpoint is at step {start}, beyond steps={config.steps}")
+        start, state, rows, spent = load_checkpoint(ckpt, config, prob.state0)
     if not rows:
         rows.append(prob.evaluate(prob.to_params(state)))
     if progress is not None:
