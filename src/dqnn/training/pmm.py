@@ -274,7 +274,9 @@ def _generators(
         states, last = _layer_forward(net, mats, l, jnp.reshape(jnp.transpose(f, (1, 0, 2)), (2**n_in, nb * r)))
         forward.append((states, last))
         t4 = jnp.reshape(last, (2**n_in, 2**n_out, nb, r))
-        f = _compress(jnp.reshape(jnp.transpose(t4, (2, 1, 0, 3)), (nb, 2**n_out, 2**n_in * r)))
+        f = jnp.reshape(jnp.transpose(t4, (2, 1, 0, 3)), (nb, 2**n_out, 2**n_in * r))
+        if l < net.depth - 1:  # the output's factors feed only the fidelity, which needs no compression
+            f = _compress(f)
     fid = jnp.sum(jnp.abs(jnp.einsum("xbk,xbr->xkr", obs.conj(), f)) ** 2) / nb
     s = obs
     gens: list[tuple[Array | None, ...]] = [() for _ in net.layers]
