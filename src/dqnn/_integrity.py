@@ -5,6 +5,8 @@
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: write to a uniquely named temporary file in the target's
   folder (``tempfile.mkstemp``), then ``os.replace`` it onto the target: a reader sees the old file or the new one,
   never a part of one, and concurrent writers of the same file never collide on a temporary name.
+- :class:`ResumeWarning`: the one warning for stored work (a checkpoint, a stored point) found damaged and done
+  again, so that a filter on it covers every resumable run.
 - :class:`FolderLock`: ``DIR/.dqnn.lock`` held with ``fcntl.flock`` (released by the kernel when its process dies,
   so the lock of a killed run is taken over at once) and naming its holder (pid, host, command) for the message
   another run gets. Where ``fcntl`` is missing the file is created exclusively and a lock of a dead pid on this
@@ -25,6 +27,11 @@ from types import TracebackType
 from typing import IO, Any
 
 LOCK_NAME = ".dqnn.lock"
+
+
+class ResumeWarning(UserWarning):
+    """Stored work (a checkpoint, a stored point) was found damaged or inconsistent and is done again; the message
+    names the file."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -182,6 +189,7 @@ __all__ = [
     "LOCK_NAME",
     "FolderLock",
     "FolderLockedError",
+    "ResumeWarning",
     "atomic_write_bytes",
     "atomic_write_text",
     "canonical_json",

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from dqnn._integrity import atomic_write_bytes, atomic_write_text, content_sha256, sha256_bytes
+from dqnn._integrity import ResumeWarning, atomic_write_bytes, atomic_write_text, content_sha256, sha256_bytes
 
 #: Version of the ``stored`` record.
 STORE_FORMAT = 1
@@ -35,10 +35,6 @@ STORE_FORMAT = 1
 DERIVED = ("samples", "mean", "mean_stderr", "variance", "stderr", "kurtosis", "relative_error", "trusted", "warnings")
 #: Sweep settings that a stored point must share with the run that reads it (the memory budget changes no number).
 CONFIG_KEYS = ("samples", "seed", "method", "exact")
-
-
-class ResumeWarning(UserWarning):
-    """A stored result was found damaged or inconsistent and is being computed again."""
 
 
 class StoreError(ValueError):

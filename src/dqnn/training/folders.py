@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dqnn._integrity import ResumeWarning
 from dqnn.model.params_io import save_params
 from dqnn.training.files import (
     CheckpointError,
@@ -132,10 +133,6 @@ def load_state(
     new = [jnp.asarray(z[f"state{i:04d}"], dtype=jnp.asarray(a).dtype) for i, a in enumerate(leaves)]
     stopped = str(z["stopped"]) if "stopped" in z else ""
     return step, jax.tree.unflatten(treedef, new), rows, seconds, stopped or None
-
-
-class ResumeWarning(UserWarning):
-    """A stored checkpoint was found damaged and the run starts again (the message names the file)."""
 
 
 def _fresh(template: Any, why: str) -> tuple[int, Any, list[dict[str, float]], float, None]:
