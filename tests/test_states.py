@@ -74,3 +74,15 @@ def test_stack_trees_adds_a_leading_axis_to_every_leaf() -> None:
     st = states.stack_trees(trees)
     assert st["theta"].shape == (3, 2) and st["haar"][0].shape == (3, 2, 2)
     np.testing.assert_allclose(np.asarray(st["theta"][:, 0]), [0.0, 1.0, 2.0], atol=0)
+
+
+def test_psd_factor_reproduces_rank_deficient_states_and_clips_rounding() -> None:
+    """``F F^dagger = m`` for a rank-2 mixed state of 3 qubits (to 1e-13), with a tiny negative rounding
+    eigenvalue added (clipped: ``F`` stays finite and ``F F^dagger`` is PSD)."""
+    rho = np.asarray(states.random_density_matrix(jax.random.key(3), 3, rank=2))
+    f = np.asarray(states.psd_factor(rho))
+    np.testing.assert_allclose(f @ f.conj().T, rho, atol=1e-13)
+    bent = rho - 1e-15 * np.eye(8)
+    g = np.asarray(states.psd_factor(bent))
+    assert np.all(np.isfinite(g)) and np.linalg.eigvalsh(g @ g.conj().T).min() > -1e-15
+    np.testing.assert_allclose(g @ g.conj().T, rho, atol=1e-13)

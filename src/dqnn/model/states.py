@@ -254,6 +254,14 @@ def density(state: ArrayLike) -> Array:
     return jnp.outer(x, x.conj()) if x.ndim == 1 else x
 
 
+def psd_factor(m: ArrayLike) -> Array:
+    """A factor ``F`` (d, d) with ``F F^dagger = m`` of a positive semidefinite ``m`` (d, d), via ``eigh`` of its
+    Hermitian part (negative rounding eigenvalues clipped to 0)."""
+    x = jnp.asarray(m)
+    w, v = jnp.linalg.eigh(0.5 * (x + x.conj().T))
+    return v * jnp.sqrt(jnp.clip(w, 0.0))[None, :]
+
+
 def fidelity_pure(state: ArrayLike, target: ArrayLike) -> Array:
     """``<phi|rho|phi>`` for a target vector ``phi`` and a state (vector or density matrix)."""
     phi = jnp.asarray(target, dtype=jnp.complex128)
@@ -277,6 +285,7 @@ __all__ = [
     "pair_mean",
     "product_state",
     "product_vector",
+    "psd_factor",
     "random_density_matrix",
     "random_product_state",
     "real_or_complex",

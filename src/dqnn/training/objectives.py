@@ -78,12 +78,7 @@ def observable_factors(kind: ObjectiveKind, targets: Array, num_outputs: int) ->
         basis = jnp.eye(2, dtype=jnp.complex128)[:, :, None]  # |0>, |1> as (2, 1) columns
         eye = jnp.eye(2 ** (num_outputs - 1), dtype=jnp.complex128)
         return jax.vmap(lambda e: jnp.kron(e, eye))(basis[t])
-
-    def factor(m: Array) -> Array:
-        w, v = jnp.linalg.eigh(m)
-        return v * jnp.sqrt(jnp.clip(w, 0.0))[None, :]
-
-    return jax.vmap(factor)(fidelity_observables(kind, t, num_outputs))
+    return jax.vmap(states.psd_factor)(fidelity_observables(kind, t, num_outputs))
 
 
 def check_targets(kind: ObjectiveKind, targets: Array, num_pairs: int, num_outputs: int) -> Array:

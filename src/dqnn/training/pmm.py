@@ -82,6 +82,7 @@ from dqnn.costs import per_pair
 from dqnn.model.network import Network, NetworkParams, Perceptron
 from dqnn.model.noise import is_noisy
 from dqnn.model.protocol import capability_error
+from dqnn.model.states import psd_factor as factor_psd  # its old name here, kept for callers
 from dqnn.training.expm import rotate
 
 #: ``generators[l][j]``: a ``(2**w, 2**w)`` Hermitian matrix per perceptron (``None`` when not trainable).
@@ -176,12 +177,6 @@ def _left_transposed(u: Array, wires: Sequence[int], t: Array) -> Array:
     ut = jnp.reshape(u, (2,) * (2 * g))
     t = jnp.tensordot(ut, t, axes=(list(range(g)), list(wires)))
     return jnp.moveaxis(t, list(range(g)), list(wires))
-
-
-def factor_psd(m: Array) -> Array:
-    """A factor ``F`` (d, d) with ``F F^dagger = m`` of a positive semidefinite ``m`` (d, d), via ``eigh``."""
-    w, v = jnp.linalg.eigh(0.5 * (m + m.conj().T))
-    return v * jnp.sqrt(jnp.clip(w, 0.0))[None, :]
 
 
 def _compress(f: Array) -> Array:
