@@ -18,7 +18,8 @@ from the same unitaries and pairs, in the same process.
   JAX: pairs vmapped, the whole step one ``jax.jit``; needs ``tensorcircuit-ng``, the ``bench`` extra). ``compile s``
   and ``peak MB`` as for dqnn.
 
-``ms/step`` is the median over the steps that fit in ``--budget`` seconds, each timed to completion (at least
+``ms/step`` is the median over the steps that fit in ``--budget`` seconds after an untimed warm-up (``WARMUP``;
+jitted engines), each timed to completion (at least
 one; when a NumPy step alone exceeds the budget, its first, traced step is the measurement). ``max |dV|, |dC|``:
 the largest entry of the difference of an engine's updated unitaries from NumPy's, and of their costs, after the
 first step (a cross-check). ``dqnn / fastest peer`` is dqnn's steps/s over the fastest other engine's.
@@ -52,6 +53,9 @@ from dqnn.training import pmm  # noqa: E402
 from dqnn.training.objectives import observable_factors  # noqa: E402
 
 DEFAULT_WIDTHS = ["2,3,2", "3,3,3", "4,4,4", "5,5,5"]
+#: Untimed warm-up steps (at most 200) before the timed ones, as a fraction of ``--budget``: right after a
+#: compilation the first steps on one core can run up to 1.7x slower (seen in 2 of 7 runs of [2,3,2]).
+WARMUP = 0.2
 
 
 def _repeat(fn, state, budget: float, max_steps: int = 2000) -> list[float]:  # type: ignore[no-untyped-def]
@@ -85,6 +89,7 @@ def _time_jitted(engine: str, step: Any, state: Any, data: tuple[Any, ...], budg
     peak = None
     if mem is not None:
         peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes + mem.temp_size_in_bytes) / 2**20
+    _repeat(lambda p: compiled(p, *data)[0], new, WARMUP * budget, max_steps=200)  # untimed warm-up
     times = _repeat(lambda p: compiled(p, *data)[0], new, budget)
     return {"engine": engine, **_stats(times), "compile_s": compile_s, "peak_mb": peak}, (new, float(cost))
 
