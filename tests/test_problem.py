@@ -80,7 +80,8 @@ CHUNK = 50
 
 
 def _brute_gradient_fn(net, angles, inputs, observables):  # type: ignore[no-untyped-def]
-    """Shift-rule derivatives of the brute-force cost: a jitted map from ``CHUNK`` parameter sets to (CHUNK, P).
+    """Shift-rule derivatives of the brute-force cost at ``net.init(key)``: a jitted map from ``CHUNK`` keys to
+    (CHUNK, P).
 
     The brute-force cost (tests/bruteforce.py: the state vector of all qubits of all layers, traced with
     jax.numpy) shares no simulator code with dqnn. Every shifted parameter set of a draw is evaluated by one
@@ -95,7 +96,7 @@ def _brute_gradient_fn(net, angles, inputs, observables):  # type: ignore[no-unt
         c = jax.vmap(brute)(jax.tree.map(lambda *leaves: jnp.stack(leaves), *sets))
         return 0.5 * (c[0::2] - c[1::2])
 
-    return jax.jit(jax.vmap(shifted))
+    return jax.jit(lambda keys: jax.vmap(shifted)(jax.vmap(net.init)(keys)))
 
 
 def _brute_gradients(net, keys, angles, inputs, observables, fn=None):  # type: ignore[no-untyped-def]
@@ -104,8 +105,7 @@ def _brute_gradients(net, keys, angles, inputs, observables, fn=None):  # type: 
     fn = fn or _brute_gradient_fn(net, angles, inputs, observables)
     n = len(keys)
     keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], -n % CHUNK, axis=0)])
-    init = jax.jit(jax.vmap(net.init))
-    return np.concatenate([np.asarray(fn(init(keys[i : i + CHUNK]))) for i in range(0, len(keys), CHUNK)])[:n]
+    return np.concatenate([np.asarray(fn(keys[i : i + CHUNK])) for i in range(0, len(keys), CHUNK)])[:n]
 
 
 def _local_observables(n_out: int) -> np.ndarray:
