@@ -70,6 +70,43 @@ def fidelity_cost_bruteforce(net: Network, params, inputs, observables, xp: Any 
     return 1.0 - sum(fids) / len(fids)
 
 
+def network_state_bruteforce(net: Network, params, psi_in, xp: Any = np):  # type: ignore[no-untyped-def]
+    """Eq. (1) for a pure input: ``V (|psi_in> (x) |0...0>)`` on all ``sum(widths)`` qubits, as a vector.
+
+    Each perceptron's unitary is applied in turn to the state vector of the whole register (a ``(2,) * total``
+    tensor, layer 0 first, most significant) on its global qubits, instead of multiplying out V: the same
+    arithmetic as ``network_unitary(net, params) @ psi`` at a matrix-vector product per perceptron. No dqnn
+    simulator code.
+    """
+    widths = list(net.widths)
+    total = sum(widths)
+    offsets = np.cumsum([0, *widths])
+    zeros = np.zeros(2 ** (total - widths[0]), dtype=complex)
+    zeros[0] = 1.0
+    phi = xp.kron(xp.asarray(psi_in, dtype=complex), xp.asarray(zeros)).reshape((2,) * total)
+    for l, layer in enumerate(net.layers):
+        for j, p in enumerate(layer):
+            qubits = [int(offsets[l] + q) for q in p.inputs] + [int(offsets[l + 1] + q) for q in p.outputs]
+            k = len(qubits)
+            u = xp.asarray(p.unitary.matrix(params[l][j])).reshape((2,) * (2 * k))
+            phi = xp.moveaxis(xp.tensordot(u, phi, axes=(list(range(k, 2 * k)), qubits)), list(range(k)), qubits)
+    return phi.reshape(2**total)
+
+
+def fidelity_cost_bruteforce_pure(net: Network, params, inputs, observables, xp: Any = np):  # type: ignore[no-untyped-def]
+    """``fidelity_cost_bruteforce`` for stacked pure ``inputs`` (vectors), from ``network_state_bruteforce``.
+
+    The output of input x is ``Tr_rest |phi_x><phi_x|`` with ``phi_x = V (|x> (x) |0...0>)``.
+    """
+    keep = 2 ** net.widths[-1]
+    fids = []
+    for x, o in zip(inputs, observables, strict=True):
+        t = network_state_bruteforce(net, params, x, xp).reshape(-1, keep)  # (rest, kept)
+        rho = t.T @ t.conj()
+        fids.append(xp.real(xp.trace(o @ rho)))
+    return 1.0 - sum(fids) / len(fids)
+
+
 def output_bruteforce_ops(net: Network, params, rho_in):  # type: ignore[no-untyped-def]
     """Eq. (1) with channels (NumPy): each perceptron's ops (gates, SWAPs, Kraus channels) applied one by one to the
     density matrix of ALL qubits of all layers (each channel as ``sum_i K_i rho K_i^dagger`` with ``K_i`` embedded

@@ -1,18 +1,20 @@
 """Trainability of any DQNN (dqnn.trainability.problem, .points, .study): user networks against brute force.
 
-Independent checks: the brute-force Eq. (1) of tests/bruteforce.py (the unitary of the whole network on all qubits)
+Independent checks: the brute-force Eq. (1) of tests/bruteforce.py (the state vector of all qubits of all layers)
 differentiated by the two-term shift rule, at the same initialisations; the paper's closed form for a hand-written
 Fig. 3a; the preset path's samples for hand-written copies of the presets; exact moments against sampling.
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from bruteforce import fidelity_cost_bruteforce
+from bruteforce import fidelity_cost_bruteforce, fidelity_cost_bruteforce_pure
 from dqnn.model import families
 from dqnn.model.angles import AngleIndex, shift_angle
 from dqnn.model.families import Circuit, Gate, RandomUnitary, Rot
@@ -73,23 +75,37 @@ def rx_rz_cnot() -> Network:
     )
 
 
-def _brute_gradients(net, keys, angles, inputs, observables):  # type: ignore[no-untyped-def]
-    """Shift-rule derivatives of the brute-force cost at ``net.init(key)`` for each key: (S, P).
+#: initialisations per compiled call of the brute-force gradients (the last chunk is padded)
+CHUNK = 50
 
-    The brute-force cost (tests/bruteforce.py, traced with jax.numpy) shares no simulator code with dqnn; it is
-    mapped over the initialisations (in vmapped batches of 50) and compiled once.
+
+def _brute_gradient_fn(net, angles, inputs, observables):  # type: ignore[no-untyped-def]
+    """Shift-rule derivatives of the brute-force cost at ``net.init(key)``: a jitted map from ``CHUNK`` keys to
+    (CHUNK, P).
+
+    The brute-force cost (tests/bruteforce.py: the state vector of all qubits of all layers, traced with
+    jax.numpy) shares no simulator code with dqnn. Every shifted parameter set of a draw is evaluated by one
+    vmapped copy of it, so the program holds the brute force once whatever the number of parameters.
     """
 
     def brute(p):  # type: ignore[no-untyped-def]
-        return fidelity_cost_bruteforce(net, p, inputs, observables, xp=jnp)
+        return fidelity_cost_bruteforce_pure(net, p, inputs, observables, xp=jnp)
 
     def shifted(p):  # type: ignore[no-untyped-def]
-        return jnp.stack(
-            [0.5 * (brute(shift_angle(p, i, np.pi / 2)) - brute(shift_angle(p, i, -np.pi / 2))) for i in angles]
-        )
+        sets = [shift_angle(p, i, s) for i in angles for s in (np.pi / 2, -np.pi / 2)]
+        c = jax.vmap(brute)(jax.tree.map(lambda *leaves: jnp.stack(leaves), *sets))
+        return 0.5 * (c[0::2] - c[1::2])
 
-    run = jax.jit(lambda ps: jax.lax.map(shifted, ps, batch_size=50))
-    return np.asarray(run(jax.vmap(net.init)(keys)))
+    return jax.jit(lambda keys: jax.vmap(shifted)(jax.vmap(net.init)(keys)))
+
+
+def _brute_gradients(net, keys, angles, inputs, observables, fn=None):  # type: ignore[no-untyped-def]
+    """Shift-rule derivatives of the brute-force cost at ``net.init(key)`` for each key: (S, P), in chunks of
+    ``CHUNK`` through one compiled ``_brute_gradient_fn`` (``fn``, when given, is that function)."""
+    fn = fn or _brute_gradient_fn(net, angles, inputs, observables)
+    n = len(keys)
+    keys = jnp.concatenate([keys, jnp.repeat(keys[-1:], -n % CHUNK, axis=0)])
+    return np.concatenate([np.asarray(fn(keys[i : i + CHUNK])) for i in range(0, len(keys), CHUNK)])[:n]
 
 
 def _local_observables(n_out: int) -> np.ndarray:
@@ -155,14 +171,29 @@ def _samples(folder, point: ProblemPoint) -> np.ndarray:  # type: ignore[no-unty
     return np.stack([np.load(folder / "points" / f"{k}.npy") for k in keys], axis=1)
 
 
+@functools.cache
+def _case_brute(name: str):  # type: ignore[no-untyped-def]
+    """A case's network, its studied angles and their brute-force gradients compiled once (both tests use it)."""
+    prob, x, obs = _problem(name)
+    net = prob.network_at()
+    angles = select(net, prob.params)
+    return net, angles, _brute_gradient_fn(net, angles, x, obs)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_user_networks_match_brute_force_sample_by_sample(name: str, measured) -> None:  # type: ignore[no-untyped-def]
     prob, x, obs = _problem(name)
     point = ProblemPoint(prob)
+    net, angles, fn = _case_brute(name)
+    assert list(point.parameters) == list(angles)
     g = _samples(measured[name][1], point)
     keys = jax.random.split(point.key(2), SAMPLES)
-    ref = _brute_gradients(point.network, keys[:6], point.parameters, x, obs)
-    np.testing.assert_allclose(g[:6], ref, atol=1e-10)
+    # the state-vector brute force is the full-unitary Eq. (1) of tests/bruteforce.py
+    p0 = point.network.init(keys[0])
+    want = fidelity_cost_bruteforce(point.network, p0, x, obs)
+    assert abs(fidelity_cost_bruteforce_pure(point.network, p0, x, obs) - want) < 1e-12
+    ref = _brute_gradients(point.network, keys[:CHUNK], angles, x, obs, fn=fn)
+    np.testing.assert_allclose(g[:CHUNK], ref, atol=1e-10)
     assert g.shape == (SAMPLES, len(point.parameters))
 
 
@@ -177,9 +208,8 @@ def test_user_networks_exact_agrees_with_sampled_and_independent_brute_force(nam
     for lab, s in sampled.items():
         # (+ 1e-15: angles whose derivative vanishes identically, e.g. R_z on a control, give Var ~ 1e-34 vs 0)
         assert abs(s["variance"] - exact[lab]["variance"]) < 4 * s["stderr"] + 1e-15, (lab, s, exact[lab])
-    net = prob.network_at()
-    angles = select(net, prob.params)[:2]  # an independent estimate of two parameters (fresh draws)
-    brute = _brute_gradients(net, jax.random.split(jax.random.key(99), 2000), angles, x, obs)  # type: ignore[arg-type]
+    net, angles, fn = _case_brute(name)  # an independent estimate of every parameter (fresh draws)
+    brute = _brute_gradients(net, jax.random.split(jax.random.key(99), 2000), angles, x, obs, fn=fn)
     for a, idx in enumerate(angles):
         b = brute[:, a]
         b_var = b.var(ddof=1)
