@@ -325,35 +325,9 @@ def study(
                 sampled = run_sweep_distributed(points, sweep_cfg, store, scheduler=scheduler, on_point=cb)
             else:
                 sampled = run_sweep(points, sweep_cfg, store, on_point=cb, progress=progress)
-        exact_pts: list[dict[str, Any]] = []
-        skipped: list[dict[str, Any]] = []
-        kurtosis_skipped: list[dict[str, Any]] = []
-        if exact:
-            for pt in points:
-                for par in pt.parameters:
-                    d, why = exact_or_reason(pt, store, par)
-                    if d is None:
-                        if exact is True and par is not None:
-                            raise ValueError(
-                                f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}"
-                            )
-                        skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
-                        continue
-                    if kurtosis:
-                        fm = fourth_or_reason(pt, store, par)
-                        if isinstance(fm, str):
-                            kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
-                        else:
-                            d = {**d, **fm}
-                            if samples > 0:
-                                from dqnn.moments.fourth import variance_relative_error
-
-                                d["variance_relative_error_at_samples"] = variance_relative_error(
-                                    fm["kurtosis_exact"], samples
-                                )
-                    exact_pts.append(d)
-                    if on_point is not None:
-                        on_point(d, False)
+        exact_pts, skipped, kurtosis_skipped = (
+            _exact_points(points, store, exact, kurtosis, samples, on_point) if exact else ([], [], [])
+        )
         all_points = [_with_shots(p) for p in sampled + exact_pts]
         labels = list(dict.fromkeys(p.get("param", "-") for p in all_points))
         primary = labels[0] if labels else None
@@ -393,6 +367,43 @@ def study(
             plot_variance_map(all_points, folder / "variance_map.png", f"{head}: Var of every parameter")
             result["map"] = str(folder / "variance_map.png")
         return result
+
+
+def _exact_points(
+    points: list[ProblemPoint],
+    store: PointStore,
+    exact: ExactMode,
+    kurtosis: bool,
+    samples: int,
+    on_point: Callable[[dict[str, Any], bool], None] | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`study`'s exact points, with the exact fourth moment when ``kurtosis``: ``(points, exact_skipped,
+    kurtosis_skipped)``, each skip with its reason; ValueError when ``exact is True`` and a value is missing."""
+    exact_pts: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    kurtosis_skipped: list[dict[str, Any]] = []
+    for pt in points:
+        for par in pt.parameters:
+            d, why = exact_or_reason(pt, store, par)
+            if d is None:
+                if exact is True and par is not None:
+                    raise ValueError(f"exact=True: no exact value for {pt.label()} {parameter_label(par)}: {why}")
+                skipped.append({"n": pt.width, "param": parameter_label(par), "reason": why})
+                continue
+            if kurtosis:
+                fm = fourth_or_reason(pt, store, par)
+                if isinstance(fm, str):
+                    kurtosis_skipped.append({"n": pt.width, "param": parameter_label(par), "reason": fm})
+                else:
+                    d = {**d, **fm}
+                    if samples > 0:
+                        from dqnn.moments.fourth import variance_relative_error
+
+                        d["variance_relative_error_at_samples"] = variance_relative_error(fm["kurtosis_exact"], samples)
+            exact_pts.append(d)
+            if on_point is not None:
+                on_point(d, False)
+    return exact_pts, skipped, kurtosis_skipped
 
 
 def _fits_of(points: list[dict[str, Any]]) -> dict[str, Any]:
