@@ -249,3 +249,24 @@ def test_pmm_trains_any_family_with_a_matrix_parameter():
         ValueError, match=r"apply_generators: perceptron L0P1: family HamiltonianRotation has no matrix"
     ):
         pmm.apply_generators(net_w, pw, ((g_w[0][0], g_w[0][0], None),), 0.1)
+
+
+def test_untouched_outputs_and_outputs_touched_twice():
+    """Layer 0 leaves output 1 in |0> and layer 1 output 0 (no perceptron acts on them), and output 1 of layer 1 is
+    touched twice: the closed-form fidelity and generators still equal the brute-force Eq. (1) and its autodiff."""
+    net = Network(
+        [2, 3, 2],
+        [
+            [Perceptron([0, 1], [2], HaarUnitary(3)), Perceptron([1], [0], HaarUnitary(2))],
+            [Perceptron([0, 2], [1], HaarUnitary(3)), Perceptron([1], [1], HaarUnitary(2))],
+        ],
+    )
+    params = net.init(jax.random.key(1))
+    x = datasets.haar_states(jax.random.key(2), 2, 3)
+    t = datasets.haar_states(jax.random.key(3), 2, 3)
+    pis = _observables("global", t, 2)
+    fid, g = jax.jit(lambda p: pmm.fidelity_and_generators(net, p, x, observable_factors("global", t, 2)))(params)
+    cost = jax.jit(lambda p: fidelity_cost_bruteforce(net, p, x, pis, jnp))
+    assert abs(1 - float(fid) - float(cost(params))) < 1e-12
+    g_ad = jax.jit(lambda q: pmm.generators_autodiff(cost, net, q))(params)
+    assert _max_diff(g, g_ad) < 1e-10

@@ -209,16 +209,13 @@ def _apply_fresh(u: Array, wires: Sequence[int], state: _Partial) -> _Partial:
 
 def _complete(state: _Partial, n: int) -> Array:
     """The (2,)*n + (last,) tensor of ``state`` in register order, untouched qubits in ``|0>``."""
-    t, qubits = state.t, state.qubits
-    missing = [q for q in range(n) if q not in qubits]
-    if missing:
-        t = jnp.reshape(t, t.shape + (1,) * len(missing))
-        t = jnp.pad(t, [(0, 0)] * len(qubits) + [(0, 0)] + [(0, 1)] * len(missing))
-        last = len(qubits)
-        order = list(range(last)) + list(range(last + 1, last + 1 + len(missing))) + [last]
-        t = jnp.transpose(t, order)
-        qubits = qubits + tuple(missing)
-    return jnp.transpose(t, [qubits.index(q) for q in range(n)] + [n])
+    missing = [q for q in range(n) if q not in state.qubits]
+    # axes: the state's qubits, its last axis, then one |0> axis (index 0 of 2) per missing qubit
+    t = jnp.pad(
+        jnp.reshape(state.t, state.t.shape + (1,) * len(missing)), [(0, 0)] * state.t.ndim + [(0, 1)] * len(missing)
+    )
+    axis = {q: i for i, q in enumerate(state.qubits)} | {q: state.t.ndim + i for i, q in enumerate(missing)}
+    return jnp.transpose(t, [axis[q] for q in range(n)] + [len(state.qubits)])
 
 
 def _layer_forward(net: Network, mats: tuple[tuple[Array, ...], ...], l: int, f: Array) -> tuple[list[_Partial], Array]:
