@@ -53,8 +53,9 @@ from dqnn.training import pmm  # noqa: E402
 from dqnn.training.objectives import observable_factors  # noqa: E402
 
 DEFAULT_WIDTHS = ["2,3,2", "3,3,3", "4,4,4", "5,5,5"]
-#: Untimed warm-up steps (at most 200) before the timed ones, as a fraction of ``--budget``: right after a
-#: compilation the first steps on one core can run up to 1.7x slower (seen in 2 of 7 runs of [2,3,2]).
+#: Untimed warm-up steps (at most 200) before the timed ones, as a fraction of ``--budget``, so that one-off costs
+#: after compiling are not timed. (It does not remove the slow phase in which a whole [2,3,2] run sometimes goes
+#: 1.7x slower on the shared VM: 3 of 13 runs, with or without it; ``results_beer.md``.)
 WARMUP = 0.2
 
 

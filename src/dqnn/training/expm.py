@@ -12,7 +12,7 @@ LAPACK (an LU factorisation and two triangular solves per matrix): on a [2,3,2] 
   error is below the unit roundoff of complex128 for ``|A / 2**s|_1 <= THETA``;
 - ``s`` squarings (a loop with a dynamic trip count).
 
-Tests compare it with SciPy's ``expm`` (1e-14 relative) over norms from 0 to 1e3 and check that
+Tests compare it with SciPy's ``expm`` (1e-13 relative) over norms from 0 to 1e3 and check that
 ``exp(i H)`` of a Hermitian ``H`` is unitary.
 """
 
